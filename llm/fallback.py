@@ -1,0 +1,46 @@
+"""`FallbackNarrator`: tells the round from templates, paced like a model would stream it.
+
+It needs nothing but the facts, so it always finishes: it is the narrator when no model is
+configured, and the one that takes over when the model is down, slow or over budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+from llm.facts import NarrationFacts
+from llm.narrator import Piece
+from llm.templates import tell
+
+DEFAULT_TOKENS_PER_SECOND = 30.0
+_WORD = re.compile(r"\S+\s*|\s+")
+_PIECE_CHARS = 2
+
+
+def tokens(text: str) -> list[str]:
+    """Model-sized pieces of `text`: words, long words cut into pieces of two characters."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        core = word.rstrip()
+        if len(core) <= _PIECE_CHARS:
+            out.append(word)
+            continue
+        cuts = [core[i : i + _PIECE_CHARS] for i in range(0, len(core), _PIECE_CHARS)]
+        cuts[-1] += word[len(core) :]
+        out.extend(cuts)
+    return out
+
+
+class FallbackNarrator:
+    def __init__(self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND) -> None:
+        if tokens_per_second <= 0:
+            raise ValueError("tokens_per_second must be positive")
+        self._interval = 1.0 / tokens_per_second
+
+    async def stream(self, facts: NarrationFacts, hurry: asyncio.Event) -> AsyncIterator[Piece]:
+        for token in tokens(tell(facts)):
+            if not hurry.is_set():
+                await asyncio.sleep(self._interval)
+            yield Piece(token, "fallback")

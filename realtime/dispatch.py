@@ -1,0 +1,118 @@
+"""What each client command does, for one connected player."""
+
+from __future__ import annotations
+
+import contextlib
+
+from game import commands as c
+from protocol.errors import ErrorCode, ProtocolError, invalid
+from protocol.events import Ack, Pong
+from protocol.messages import (
+    BowlSubmit,
+    ClientMessage,
+    GameStart,
+    Hello,
+    Ping,
+    SessionCreate,
+    SessionJoin,
+    SessionLeave,
+    SessionSettings,
+)
+from protocol.types import SessionId
+from realtime.connection import Connection
+from realtime.hub import Hub
+from realtime.narration import now_ms
+from realtime.service import SessionService
+from storage.engine import Engine
+
+
+class Dispatcher:
+    def __init__(
+        self, service: SessionService, hub: Hub, engine: Engine, presence_ttl: float
+    ) -> None:
+        self._service = service
+        self._hub = hub
+        self._engine = engine
+        self._presence_ttl = presence_ttl
+
+    async def handle(self, conn: Connection, message: ClientMessage) -> None:
+        """Carry out one command; its `ack` (or `pong`) is queued on `conn`.
+
+        Raises `ProtocolError` for the caller to turn into an `error` frame."""
+        match message:
+            case Ping(ts=ts, rid=rid):
+                conn.reply(Pong(ts=ts, server_time=now_ms(), rid=rid))
+            case SessionCreate(settings=settings, rid=rid):
+                await self.leave(conn)
+                table = await self._service.create(conn.player, settings)
+                conn.reply(Ack(rid=rid, session=table.session, code=table.code))
+                await self.seat(conn, table.session)
+            case SessionJoin(code=code, rid=rid):
+                session = await self._service.find(code)
+                if conn.session != session:
+                    await self.leave(conn)
+                await self._service.execute(session, c.Join(conn.player.id, conn.player.name))
+                conn.reply(Ack(rid=rid, session=session, code=code))
+                await self.seat(conn, session)
+            case SessionLeave(rid=rid):
+                self._require_session(conn)
+                await self.leave(conn)
+                conn.reply(Ack(rid=rid))
+            case Hello():
+                raise invalid("t", "hello is only the first frame")
+            case _:
+                session = self._require_session(conn)
+                await self._service.execute(session, self._command(conn, message))
+                conn.reply(Ack(rid=message.rid))
+
+    def _command(self, conn: Connection, message: ClientMessage) -> c.Command:
+        player = conn.player.id
+        match message:
+            case SessionSettings(rounds=rounds, seconds=seconds, lang=lang):
+                return c.ChangeSettings(player, rounds, seconds, lang)
+            case GameStart():
+                return c.Start(player, now_ms())
+            case BowlSubmit(round=number):
+                return c.Submit(player, number, message.bowl(), now_ms())
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"{message.T} is not a table command")
+
+    @staticmethod
+    def _require_session(conn: Connection) -> SessionId:
+        if conn.session is None:
+            raise ProtocolError(ErrorCode.NOT_IN_SESSION, "create or join a table first")
+        return conn.session
+
+    async def seat(self, conn: Connection, session: SessionId, after: int = -1) -> None:
+        """Follow `session` on this socket (a sync first, or the events after `after`)."""
+        await self._hub.follow(conn, session, after)
+        await self._engine.set_presence(session, conn.player.id, conn.id, self._presence_ttl)
+
+    async def resume(self, conn: Connection, session: SessionId, seq: int) -> None:
+        """A player back after a dropped socket: the events after `seq`, and back at the table."""
+        await self.seat(conn, session, after=seq)
+        with contextlib.suppress(ProtocolError):  # the seat was given up meanwhile
+            await self._service.execute(session, c.Back(conn.player.id))
+
+    async def leave(self, conn: Connection) -> None:
+        """Give up the seat this socket holds, if any."""
+        session = conn.session
+        if session is None:
+            return
+        await self._hub.unfollow(conn)
+        await self._engine.clear_presence(session, conn.player.id, conn.id)
+        try:
+            await self._service.execute(session, c.Leave(conn.player.id))
+        except ProtocolError as exc:
+            if exc.code not in (ErrorCode.NOT_IN_SESSION, ErrorCode.SESSION_NOT_FOUND):
+                raise
+
+    async def drop(self, conn: Connection) -> None:
+        """The socket is gone: the player is away unless another socket of theirs remains."""
+        session = conn.session
+        if session is None:
+            return
+        await self._hub.unfollow(conn)
+        remaining = await self._engine.clear_presence(session, conn.player.id, conn.id)
+        if remaining == 0:
+            with contextlib.suppress(ProtocolError):  # the table is gone, or they left
+                await self._service.execute(session, c.Away(conn.player.id))

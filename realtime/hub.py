@@ -1,0 +1,71 @@
+"""Local fan-out: which sockets of this process follow which session.
+
+The hub subscribes to a session in the engine while at least one local socket follows it,
+and turns each committed event into one frame per codec, shared by every local socket.
+There is no task per recipient: delivery is a non-blocking hand-off to each socket's queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from functools import partial
+
+from protocol import Frame, Logged
+from protocol.types import SessionId
+from realtime.connection import NEEDS_SYNC, Connection
+from storage.engine import Engine, Listener
+
+
+class Hub:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local: dict[SessionId, set[Connection]] = {}
+        self._listeners: dict[SessionId, Listener] = {}
+
+    async def follow(self, conn: Connection, session: SessionId, after: int = NEEDS_SYNC) -> None:
+        """Make `conn` receive `session`'s events after `after` (or a sync, then live events).
+
+        The subscription is in place before the socket starts catching up, so every event is
+        either in the log when the socket reads it or delivered live after."""
+        if conn.session is not None and conn.session != session:
+            await self.unfollow(conn)
+        followers = self._local.get(session)
+        if followers is None:
+            followers = self._local[session] = set()
+            listener = self._listeners[session] = partial(self._fan_out, session)
+            await self._engine.subscribe(session, listener)
+        followers.add(conn)
+        conn.follow(session, after)
+
+    async def unfollow(self, conn: Connection) -> None:
+        session = conn.session
+        conn.unfollow()
+        if session is None:
+            return
+        followers = self._local.get(session)
+        if followers is None:
+            return
+        followers.discard(conn)
+        if not followers:
+            del self._local[session]
+            await self._engine.unsubscribe(session, self._listeners.pop(session))
+
+    def _fan_out(self, session: SessionId, events: Sequence[Logged]) -> None:
+        followers = self._local.get(session)
+        if not followers:
+            return
+        for logged in events:
+            wire = logged.to_wire()
+            frames: dict[str, Frame] = {}
+            for conn in tuple(followers):
+                frame = frames.get(conn.codec.subprotocol)
+                if frame is None:
+                    frame = frames[conn.codec.subprotocol] = conn.codec.encode(wire)
+                conn.deliver(logged, frame)
+
+    def connections(self) -> Iterator[Connection]:
+        for followers in self._local.values():
+            yield from followers
+
+    def followers(self, session: SessionId) -> int:
+        return len(self._local.get(session, ()))

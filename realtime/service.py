@@ -1,0 +1,140 @@
+"""The session service: commands → rules → engine commit → events to every player.
+
+Every change to a table goes through `execute`: load the table, apply the rules, commit
+with the version it was loaded at, and on a conflict (another command committed first)
+do it all again. After a commit the service starts what the events call for: a narration,
+a round deadline, an away player's grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from game import commands as c
+from game.rules import apply
+from game.state import DEFAULT_LANG, DEFAULT_ROUNDS, DEFAULT_SECONDS, Table, TableSettings
+from llm.narrator import Narrator
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.events import (
+    Logged,
+    NarrationStart,
+    PlayerAway,
+    PlayerBack,
+    PlayerLeft,
+    RoundResolved,
+    RoundStarted,
+    SessionClosed,
+)
+from protocol.types import CODE_ALPHABET, CODE_LENGTH, PlayerId, PlayerView, SessionId, Settings
+from realtime.narration import Narrations, now_ms
+from realtime.settings import Settings as ServerSettings
+from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
+
+log = logging.getLogger("maratang.service")
+
+MAX_ATTEMPTS = 16
+ROUND = "round"
+GRACE = "grace"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class SessionService:
+    def __init__(
+        self,
+        engine: Engine,
+        narrator: Narrator,
+        settings: ServerSettings,
+        deadline_set: Callable[[], None],
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._deadline_set = deadline_set
+        self.narrations = Narrations(engine, narrator, self.execute, settings.coalesce_ms / 1000)
+
+    async def create(self, host: PlayerView, settings: Settings | None) -> Table:
+        """A new table with `host` seated, under a fresh join code."""
+        wanted = settings or Settings()
+        table_settings = TableSettings(
+            rounds=wanted.rounds or DEFAULT_ROUNDS,
+            seconds=wanted.seconds or DEFAULT_SECONDS,
+            lang=wanted.lang or DEFAULT_LANG,
+        )
+        for _ in range(MAX_ATTEMPTS):
+            session = SessionId("s_" + secrets.token_urlsafe(9))
+            table = Table(session, new_code(), secrets.randbits(62), table_settings)
+            try:
+                await self._engine.create(table)
+            except CodeTaken:
+                continue
+            await self.execute(session, c.Join(host.id, host.name))
+            return table
+        raise ProtocolError(ErrorCode.BUSY, "could not find a free join code")
+
+    async def find(self, code: str) -> SessionId:
+        session = await self._engine.find_code(code)
+        if session is None:
+            raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, f"no table has the code {code}")
+        return session
+
+    async def execute(self, session: SessionId, command: c.Command) -> Snapshot:
+        """Apply `command` to the table and commit it; retried on version conflicts."""
+        for _ in range(MAX_ATTEMPTS):
+            snapshot = await self._engine.load(session)
+            if snapshot is None:
+                raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, "no such table")
+            table, events = apply(snapshot.table, command)
+            if not events:
+                return snapshot
+            try:
+                logged = await self._engine.commit(session, snapshot.version, table, events)
+            except VersionConflict:
+                continue
+            after = Snapshot(table, snapshot.version + 1, snapshot.seq + len(logged))
+            await self._react(after, logged)
+            return after
+        raise ProtocolError(ErrorCode.BUSY, "the table is busy, try again")
+
+    async def _react(self, after: Snapshot, logged: tuple[Logged, ...]) -> None:
+        session = after.table.session
+        for item in logged:
+            match item.event:
+                case NarrationStart(nid=nid):
+                    self.narrations.start(session, nid)
+                case RoundStarted(round=number, deadline=due):
+                    await self._set_deadline(session, ROUND, str(number), due)
+                case RoundResolved(round=number):
+                    await self._engine.cancel_deadline(session, ROUND, str(number))
+                    if after.table.pending is not None:
+                        self.narrations.hurry(session)
+                case PlayerAway(player=player):
+                    grace = now_ms() + int(self._settings.grace_seconds * 1000)
+                    await self._set_deadline(session, GRACE, player, grace)
+                case PlayerBack(player=player) | PlayerLeft(player=player):
+                    await self._engine.cancel_deadline(session, GRACE, player)
+                case SessionClosed():
+                    self.narrations.cancel(session)
+                    await self._engine.expire(session, self._settings.closed_ttl)
+
+    async def _set_deadline(self, session: SessionId, kind: str, key: str, due: int) -> None:
+        await self._engine.set_deadline(Deadline(session, kind, key, due))
+        self._deadline_set()
+
+    async def fire(self, deadline: Deadline) -> None:
+        """A deadline fell due: close the round, or end an away player's grace period."""
+        command: c.Command
+        if deadline.kind == ROUND:
+            command = c.CloseRound(int(deadline.key), now_ms())
+        elif deadline.kind == GRACE:
+            command = c.GraceOver(PlayerId(deadline.key))
+        else:
+            log.error("unknown deadline kind %r", deadline.kind)
+            return
+        try:
+            await self.execute(deadline.session, command)
+        except ProtocolError as exc:
+            log.info("deadline %s of %s: %s", deadline.kind, deadline.session, exc.message)

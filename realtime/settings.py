@@ -1,0 +1,73 @@
+"""Settings: from the environment (`MARATANG_*`), overridden by command-line flags.
+
+Every setting is listed, with its meaning, in `deploy/.env.example` and `docs/operations.md`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from starlette.config import Config
+
+DEV_SECRET = "maratang-dev-secret-change-me"
+WEBGL_DIR = Path(__file__).resolve().parent.parent / "webgl"
+
+log = logging.getLogger("maratang")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret: str = DEV_SECRET
+    token_ttl: float = 24 * 3600.0
+    """Seconds a guest token stays valid."""
+    engine: str = "memory"
+    fallback_tps: float = 30.0
+    """Fallback narrator pace, tokens per second."""
+    coalesce_ms: int = 40
+    """Narration text is gathered into one `narration.delta` per this many milliseconds."""
+    grace_seconds: float = 60.0
+    """How long an away player keeps the seat."""
+    hello_timeout: float = 10.0
+    ping_interval: float = 20.0
+    """Seconds between WebSocket pings from the server (also `welcome.heartbeat_ms`)."""
+    ping_timeout: float = 20.0
+    max_frame_bytes: int = 64 * 1024
+    send_queue: int = 256
+    """Frames one socket may have waiting before it is caught up from the log instead."""
+    send_timeout: float = 15.0
+    """A socket that takes longer to accept one frame is closed (resumable)."""
+    rate_per_second: float = 20.0
+    rate_burst: int = 40
+    history: int = 2000
+    """Events kept per session for resume."""
+    closed_ttl: float = 600.0
+    """Seconds a closed table is kept for late resumes before it is forgotten."""
+    webgl_dir: str = str(WEBGL_DIR)
+    log_level: str = "info"
+
+    @property
+    def dev_secret(self) -> bool:
+        return self.secret == DEV_SECRET
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `MARATANG_<NAME>` variables, defaults for the rest."""
+    source = os.environ if environ is None else environ
+    config = Config(environ=dict(source), env_prefix="MARATANG_")
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        kind = type(field.default)
+        values[field.name] = config(field.name.upper(), cast=kind, default=field.default)
+    return Settings(**values)
+
+
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """Settings with the given values replaced, skipping those that are None (flags not given)."""
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,144 @@
+"""The `/ws` endpoint: handshake, `hello`, the receive loop, and the one place where
+exceptions become `error` frames and close codes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from protocol import Codec, Frame, choose_codec, parse_client, serialize
+from protocol.errors import CloseCode, ErrorCode, ProtocolError
+from protocol.events import Error, Welcome
+from protocol.messages import Hello
+from protocol.types import PlayerView
+from realtime.auth import BadToken
+from realtime.connection import Connection
+from realtime.limits import MAX_STRIKES, TokenBucket
+from realtime.narration import now_ms
+from realtime.runtime import Runtime
+
+log = logging.getLogger("maratang.ws")
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    runtime: Runtime = websocket.app.state.runtime
+    offered = list(websocket.scope.get("subprotocols") or [])
+    codec = choose_codec(offered)
+    if codec is None:
+        await websocket.close(code=1002)  # before accept: the handshake is refused (403)
+        return
+    await websocket.accept(subprotocol=codec.subprotocol if offered else None)
+    hello = await _hello(websocket, codec, runtime)
+    if hello is None:
+        return
+    player, message = hello
+    conn = Connection(
+        websocket,
+        codec,
+        player,
+        runtime.engine,
+        runtime.settings.send_queue,
+        runtime.settings.send_timeout,
+    )
+    writer = asyncio.create_task(conn.run_writer(), name=f"writer {conn.id}")
+    try:
+        await _welcome(conn, message, runtime)
+        await _receive_loop(conn, runtime)
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await runtime.dispatcher.drop(conn)
+
+
+async def _hello(
+    websocket: WebSocket, codec: Codec, runtime: Runtime
+) -> tuple[PlayerView, Hello] | None:
+    """The player a valid first frame `hello` names; otherwise the socket is closed 4401."""
+    try:
+        frame = await asyncio.wait_for(_receive(websocket), runtime.settings.hello_timeout)
+        if frame is None:
+            return None
+        message = parse_client(codec.decode(frame))
+        if not isinstance(message, Hello):
+            raise ProtocolError(ErrorCode.UNAUTHORIZED, "the first frame must be hello")
+        return runtime.signer.verify(message.token), message
+    except TimeoutError:
+        reason = "no hello in time"
+    except BadToken as exc:
+        reason = str(exc)
+    except ProtocolError as exc:
+        reason = exc.message
+    error = Error(code=ErrorCode.UNAUTHORIZED, message=reason, retry=False)
+    frame = codec.encode(serialize(error))
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        if isinstance(frame, bytes):
+            await websocket.send_bytes(frame)
+        else:
+            await websocket.send_text(frame)
+        await websocket.close(code=CloseCode.UNAUTHORIZED, reason="hello required")
+    return None
+
+
+async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
+    """Say welcome; on `resume`, follow the session again from the client's `seq`."""
+    session = None
+    resume = hello.resume
+    if resume is not None:
+        snapshot = await runtime.engine.load(resume.session)
+        if snapshot is not None and snapshot.table.seat(conn.player.id) is not None:
+            session = resume.session
+    conn.reply(
+        Welcome(
+            player=conn.player,
+            heartbeat_ms=int(runtime.settings.ping_interval * 1000),
+            server_time=now_ms(),
+            session=session,
+        )
+    )
+    if session is not None and resume is not None:
+        await runtime.dispatcher.resume(conn, session, resume.seq)
+
+
+async def _receive(websocket: WebSocket) -> Frame | None:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
+
+
+async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
+    bucket = TokenBucket(runtime.settings.rate_per_second, runtime.settings.rate_burst)
+    strikes = 0
+    while True:
+        frame = await _receive(conn.websocket)
+        if frame is None:
+            return
+        data: object = None
+        try:
+            data = conn.codec.decode(frame)
+            if not bucket.take():
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "slow down")
+            await runtime.dispatcher.handle(conn, parse_client(data))
+            strikes = 0
+        except ProtocolError as exc:
+            conn.reply(_error(exc.code, exc.message, data, exc.field))
+            strikes += 1
+        except Exception:
+            log.exception("command failed for %s", conn.player.id)
+            conn.reply(_error(ErrorCode.INTERNAL, "the server failed; try again", data))
+        if strikes >= MAX_STRIKES:
+            await conn.close(CloseCode.ABUSE, "too many bad frames")
+            return
+
+
+def _error(code: ErrorCode, message: str, data: object, field: str | None = None) -> Error:
+    rid = data.get("rid") if isinstance(data, Mapping) else None
+    if not isinstance(rid, str | int) or isinstance(rid, bool):
+        rid = None
+    return Error(code=code, message=message, retry=code.retryable, rid=rid, field=field)

@@ -1,0 +1,130 @@
+"""The engine: where live tables, their event logs and the hub's coordination live.
+
+One interface, two implementations (`MemoryEngine` for one process, `RedisEngine` for many)
+that pass one contract suite (`tests/storage/test_engine_contract.py`). The guarantees below
+are that suite's subject; the hub relies on nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from game.state import Table
+from protocol.events import Event, Logged
+from protocol.types import PlayerId, SessionId
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A table at a version. `seq` is the last event committed with it (0 before any)."""
+
+    table: Table
+    version: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A timer on a session. (session, kind, key) names it; setting it again moves it."""
+
+    session: SessionId
+    kind: str
+    key: str
+    due: int
+    """Milliseconds since the epoch."""
+
+
+class VersionConflict(Exception):
+    """Someone committed since this table was loaded: load again and re-apply."""
+
+
+class CodeTaken(Exception):
+    """The join code already names a live session."""
+
+
+Listener = Callable[[Sequence[Logged]], None]
+"""Receives committed events of one session, in `seq` order. Must not block."""
+
+
+class Engine(Protocol):
+    async def create(self, table: Table) -> Snapshot:
+        """Store a new session at version 1, seq 0, and claim its join code.
+
+        Raises `CodeTaken` if the code names another live session."""
+        ...
+
+    async def find_code(self, code: str) -> SessionId | None:
+        """The live session a join code names."""
+        ...
+
+    async def load(self, session: SessionId) -> Snapshot | None: ...
+
+    async def commit(
+        self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
+    ) -> tuple[Logged, ...]:
+        """Atomically: check the version, store the table at version + 1, append the events
+        with the next `seq`s and publish them to subscribers.
+
+        Raises `VersionConflict` (and changes nothing) when the stored version differs.
+        Two concurrent commits never interleave or lose events: `seq` is gapless."""
+        ...
+
+    async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
+        """Every logged event with a `seq` above `seq`, in order (empty when up to date).
+
+        None when the bounded history no longer reaches back to `seq + 1`, or the session
+        is unknown: the caller sends a full sync instead."""
+        ...
+
+    async def subscribe(self, session: SessionId, listener: Listener) -> None:
+        """From now on, hand every event committed to `session` to `listener`, in order,
+        each exactly once."""
+        ...
+
+    async def unsubscribe(self, session: SessionId, listener: Listener) -> None: ...
+
+    async def set_presence(
+        self, session: SessionId, player: PlayerId, connection: str, ttl: float
+    ) -> None:
+        """Mark a player connected through `connection` for `ttl` seconds (refresh to keep)."""
+        ...
+
+    async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
+        """Drop one connection; returns how many live connections the player still has."""
+        ...
+
+    async def set_deadline(self, deadline: Deadline) -> None: ...
+
+    async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None: ...
+
+    async def claim_due(self, now: int) -> list[Deadline]:
+        """Deadlines due at `now`, removed as they are returned: across every caller of
+        every process, each deadline is claimed exactly once."""
+        ...
+
+    async def next_due(self) -> int | None:
+        """When the earliest deadline falls due, if any is set."""
+        ...
+
+    async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
+        """Take one of `limit` slots of `pool` for `ttl` seconds (admission control).
+
+        A slot whose holder stops renewing it (by acquiring again) frees itself at expiry,
+        so a dead process cannot leak slots forever."""
+        ...
+
+    async def release_slot(self, pool: str, holder: str) -> None: ...
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Hold `name` for `ttl` seconds; True when `holder` has it (new or renewed)."""
+        ...
+
+    async def release_lease(self, name: str, holder: str) -> None: ...
+
+    async def expire(self, session: SessionId, ttl: float) -> None:
+        """Forget a finished session `ttl` seconds from now (its code is freed at once)."""
+        ...
+
+    async def close(self) -> None: ...

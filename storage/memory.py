@@ -1,0 +1,188 @@
+"""`MemoryEngine`: the engine for one process, with nothing to install.
+
+Everything lives in this process's memory, so it is exactly as durable as the process.
+Each method runs without awaiting in the middle, which makes it atomic on the event loop;
+listeners run synchronously inside `commit`, so they see events in commit order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+
+from game.state import Table
+from protocol.events import Event, Logged
+from protocol.types import PlayerId, SessionId
+from storage.engine import CodeTaken, Deadline, Listener, Snapshot, VersionConflict
+
+DEFAULT_HISTORY = 2000
+
+
+class MemoryEngine:
+    def __init__(
+        self, history: int = DEFAULT_HISTORY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._history = history
+        self._clock = clock
+        self._snapshots: dict[SessionId, Snapshot] = {}
+        self._logs: dict[SessionId, deque[Logged]] = {}
+        self._codes: dict[str, SessionId] = {}
+        self._listeners: dict[SessionId, list[Listener]] = defaultdict(list)
+        self._presence: dict[tuple[SessionId, PlayerId], dict[str, float]] = {}
+        self._deadlines: dict[tuple[SessionId, str, str], Deadline] = {}
+        self._due: list[tuple[int, SessionId, str, str]] = []
+        self._slots: dict[str, dict[str, float]] = defaultdict(dict)
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._expiry: dict[SessionId, float] = {}
+
+    # Tables and logs ----------------------------------------------------------------------
+
+    async def create(self, table: Table) -> Snapshot:
+        self._reap()
+        if table.code in self._codes:
+            raise CodeTaken(table.code)
+        snapshot = Snapshot(table, version=1, seq=0)
+        self._snapshots[table.session] = snapshot
+        self._logs[table.session] = deque(maxlen=self._history)
+        self._codes[table.code] = table.session
+        return snapshot
+
+    async def find_code(self, code: str) -> SessionId | None:
+        self._reap()
+        return self._codes.get(code)
+
+    async def load(self, session: SessionId) -> Snapshot | None:
+        self._reap()
+        return self._snapshots.get(session)
+
+    async def commit(
+        self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
+    ) -> tuple[Logged, ...]:
+        current = self._snapshots.get(session)
+        if current is None or current.version != expected_version:
+            raise VersionConflict(session)
+        logged = tuple(
+            Logged(session, current.seq + n, event) for n, event in enumerate(events, start=1)
+        )
+        self._snapshots[session] = Snapshot(table, current.version + 1, current.seq + len(logged))
+        self._logs[session].extend(logged)
+        if logged:
+            for listener in tuple(self._listeners.get(session, ())):
+                listener(logged)
+        return logged
+
+    async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
+        log = self._logs.get(session)
+        snapshot = self._snapshots.get(session)
+        if log is None or snapshot is None or seq > snapshot.seq:
+            return None
+        if seq == snapshot.seq:
+            return ()
+        if not log or log[0].seq > seq + 1:
+            return None
+        start = seq + 1 - log[0].seq
+        return tuple(log[i] for i in range(start, len(log)))
+
+    async def subscribe(self, session: SessionId, listener: Listener) -> None:
+        self._listeners[session].append(listener)
+
+    async def unsubscribe(self, session: SessionId, listener: Listener) -> None:
+        listeners = self._listeners.get(session)
+        if listeners and listener in listeners:
+            listeners.remove(listener)
+            if not listeners:
+                del self._listeners[session]
+
+    # Presence -----------------------------------------------------------------------------
+
+    async def set_presence(
+        self, session: SessionId, player: PlayerId, connection: str, ttl: float
+    ) -> None:
+        self._presence.setdefault((session, player), {})[connection] = self._clock() + ttl
+
+    async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
+        connections = self._presence.get((session, player), {})
+        connections.pop(connection, None)
+        now = self._clock()
+        for name in [name for name, until in connections.items() if until <= now]:
+            del connections[name]
+        if not connections:
+            self._presence.pop((session, player), None)
+        return len(connections)
+
+    # Deadlines ----------------------------------------------------------------------------
+
+    async def set_deadline(self, deadline: Deadline) -> None:
+        key = (deadline.session, deadline.kind, deadline.key)
+        self._deadlines[key] = deadline
+        heapq.heappush(self._due, (deadline.due, *key))
+
+    async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None:
+        self._deadlines.pop((session, kind, key), None)
+
+    async def claim_due(self, now: int) -> list[Deadline]:
+        claimed: list[Deadline] = []
+        while self._due and self._due[0][0] <= now:
+            due, session, kind, key = heapq.heappop(self._due)
+            deadline = self._deadlines.get((session, kind, key))
+            if deadline is not None and deadline.due == due:
+                del self._deadlines[(session, kind, key)]
+                claimed.append(deadline)
+        return claimed
+
+    async def next_due(self) -> int | None:
+        while self._due:
+            due, session, kind, key = self._due[0]
+            deadline = self._deadlines.get((session, kind, key))
+            if deadline is not None and deadline.due == due:
+                return due
+            heapq.heappop(self._due)  # cancelled or moved
+        return None
+
+    # Slots and leases ---------------------------------------------------------------------
+
+    async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
+        now = self._clock()
+        holders = self._slots[pool]
+        for name in [name for name, until in holders.items() if until <= now]:
+            del holders[name]
+        if holder not in holders and len(holders) >= limit:
+            return False
+        holders[holder] = now + ttl
+        return True
+
+    async def release_slot(self, pool: str, holder: str) -> None:
+        self._slots[pool].pop(holder, None)
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        now = self._clock()
+        current = self._leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._leases[name] = (holder, now + ttl)
+        return True
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        current = self._leases.get(name)
+        if current is not None and current[0] == holder:
+            del self._leases[name]
+
+    # Lifetime -----------------------------------------------------------------------------
+
+    async def expire(self, session: SessionId, ttl: float) -> None:
+        snapshot = self._snapshots.get(session)
+        if snapshot is not None:
+            self._codes.pop(snapshot.table.code, None)
+        self._expiry[session] = self._clock() + ttl
+
+    def _reap(self) -> None:
+        now = self._clock()
+        for session in [s for s, until in self._expiry.items() if until <= now]:
+            del self._expiry[session]
+            self._snapshots.pop(session, None)
+            self._logs.pop(session, None)
+
+    async def close(self) -> None:
+        self._listeners.clear()

@@ -1,0 +1,85 @@
+"""End-to-end fixtures: a real `maratang serve` process and real WebSocket clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
+from tests.support.client import Client, Message, guest
+from tests.support.server import Server, running_server
+
+FAST = ("--fallback-tps", "400")
+FAST_ENV = {"MARATANG_COALESCE_MS": "20"}
+
+
+@pytest.fixture(autouse=True)
+async def close_clients() -> AsyncIterator[None]:
+    yield
+    await Client.close_all()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    with running_server(*FAST, env=FAST_ENV) as running:
+        yield running
+
+
+@dataclass
+class Seat:
+    client: Client
+    player: Message
+    token: str
+
+
+@dataclass
+class Table:
+    session: str
+    code: str
+    seats: list[Seat]
+
+    @property
+    def host(self) -> Client:
+        return self.seats[0].client
+
+
+async def sit(server: Server, name: str, subprotocol: str = JSON_SUBPROTOCOL) -> Seat:
+    token, player = await guest(server.base_url, name)
+    return Seat(await Client.hello(server.ws_url, token, subprotocol), player, token)
+
+
+async def open_table(server: Server, names: list[str], rounds: int = 2, seconds: int = 60) -> Table:
+    """A table with `names` seated, the first as host; players alternate JSON and msgpack."""
+    protocols = [JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL]
+    seats = [await sit(server, name, protocols[i % 2]) for i, name in enumerate(names)]
+    ack = await seats[0].client.request(
+        "session.create", settings={"rounds": rounds, "seconds": seconds}
+    )
+    assert ack["t"] == "ack", ack
+    for seat in seats[1:]:
+        joined = await seat.client.request("session.join", code=ack["code"])
+        assert joined["t"] == "ack", joined
+    return Table(ack["session"], ack["code"], seats)
+
+
+@pytest.fixture
+async def pair(server: Server) -> Table:
+    return await open_table(server, ["민지", "Alex"])
+
+
+BOWLS = [
+    ["bok_choy", "enoki", "beef"],
+    ["fish_balls", "dumplings", "shrimp", "quail_eggs"],
+    ["corn_noodles", "lotus_root", "fried_tofu", "lamb", "wood_ear"],
+]
+
+
+async def play_round(table: Table, number: int) -> None:
+    for i, seat in enumerate(table.seats):
+        await seat.client.wait_for(lambda m: m["t"] == "round.started" and m["round"] == number)
+        answer = await seat.client.request(
+            "bowl.submit", round=number, ingredients=BOWLS[i % len(BOWLS)], spice=i % 5
+        )
+        assert answer["t"] == "ack", answer

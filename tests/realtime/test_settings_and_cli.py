@@ -1,0 +1,71 @@
+"""Settings from the environment and flags; what `maratang serve` says when it starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from realtime.cli import parser
+from realtime.settings import DEV_SECRET, Settings, from_environment, with_overrides
+from tests.support.server import ROOT, Server
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = from_environment({})
+    assert settings == Settings()
+    assert (settings.hello_timeout, settings.grace_seconds, settings.fallback_tps) == (10, 60, 30)
+    assert settings.secret == DEV_SECRET
+
+
+def test_the_environment_sets_and_flags_override() -> None:
+    env = {"MARATANG_PORT": "9001", "MARATANG_FALLBACK_TPS": "12.5", "MARATANG_SECRET": "s3"}
+    settings = from_environment(env)
+    assert (settings.port, settings.fallback_tps, settings.secret) == (9001, 12.5, "s3")
+    assert with_overrides(settings, port=None, fallback_tps=50.0).fallback_tps == 50.0
+    assert with_overrides(settings, port=None).port == 9001
+
+
+def test_a_bad_environment_value_names_the_setting() -> None:
+    with pytest.raises(ValueError, match="MARATANG_PORT"):
+        from_environment({"MARATANG_PORT": "eighty"})
+
+
+def test_bad_flags_are_refused_with_a_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "serve", "--fallback-tps", "-3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "must be above 0" in result.stderr
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--port", "many"])
+
+
+def test_serve_says_it_runs_on_the_embedded_defaults(server: Server) -> None:
+    said = "".join(server.output)
+    assert "engine: memory" in said
+    assert "narrator: fallback" in said
+    assert "records: not persisted" in said
+    assert "MARATANG_SECRET" in said
+
+
+async def test_the_catalog_health_and_page_are_served(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        catalog = (await http.get("/api/catalog")).json()
+        health = (await http.get("/healthz")).json()
+        page = await http.get("/")
+    assert len(catalog["ingredients"]) == 24
+    assert {"id", "name", "name_en", "category", "tags", "price"} <= set(catalog["ingredients"][0])
+    assert [s["level"] for s in catalog["spices"]] == [0, 1, 2, 3, 4]
+    assert catalog["spices"][4]["name"] == "불지옥"
+    assert catalog["limits"]["bowl"] == [3, 6]
+    assert health == {"status": "ok", "engine": "memory"}
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]

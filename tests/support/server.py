@@ -1,0 +1,88 @@
+"""Runs `maratang serve` as a real process on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    host: str
+    port: int
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}/ws"
+
+
+@contextmanager
+def running_server(
+    *flags: str, env: Mapping[str, str] | None = None, timeout: float = 20
+) -> Iterator[Server]:
+    """A `maratang serve` process, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "realtime.cli", "serve", "--port", "0", *flags],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+    found: list[tuple[str, int]] = []
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = READY.search(line)
+            if match and not found:
+                found.append((match.group(1), int(match.group(2))))
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    if not ready.wait(timeout) or not found:
+        process.kill()
+        process.wait()
+        reader.join(5)
+        assert process.stdout is not None
+        process.stdout.close()
+        raise RuntimeError("server did not start:\n" + "".join(output))
+    assert time.monotonic() <= deadline
+    server = Server(process, found[0][0], found[0][1], output)
+    try:
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(5)
+        assert process.stdout is not None
+        process.stdout.close()
