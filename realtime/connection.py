@@ -55,6 +55,8 @@ class Connection:
         self._queue_limit = queue_limit
         self._send_timeout = send_timeout
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._lagging = False
         self._seen = 0
 
@@ -91,7 +93,12 @@ class Connection:
 
     def _push(self, frame: Frame) -> None:
         self._queue.append(frame)
+        self._idle.clear()
         self._wake.set()
+
+    async def drained(self) -> None:
+        """Returns once every queued frame has been handed to the socket."""
+        await self._idle.wait()
 
     def _fall_behind(self) -> None:
         self._lagging = True
@@ -107,6 +114,7 @@ class Connection:
                 self._wake.clear()
                 while self._queue:
                     await self._send(self._queue.popleft())
+                self._idle.set()
                 if self._lagging and self.session is not None:
                     await self._catch_up(self.session)
         except SlowConsumer:

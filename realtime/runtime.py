@@ -8,7 +8,9 @@ import logging
 from dataclasses import dataclass, field
 
 from llm.fallback import FallbackNarrator
+from protocol.events import Bye
 from realtime.auth import TokenSigner
+from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
 from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
@@ -36,6 +38,8 @@ class Runtime:
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    connections: set[Connection] = field(default_factory=set)
+    """Every socket past its `hello`, in a session or not."""
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -67,6 +71,16 @@ class Runtime:
             for conn in list(self.hub.connections()):
                 if conn.session is not None:
                     await self.engine.set_presence(conn.session, conn.player.id, conn.id, ttl)
+
+    async def farewell(self, retry_ms: int, timeout: float) -> None:
+        """Tell every socket to reconnect in `retry_ms` (the server is going away), and give
+        the `bye` frames up to `timeout` seconds to leave."""
+        for conn in self.connections:
+            conn.reply(Bye(reason="shutdown", retry_ms=retry_ms))
+        waits = [conn.drained() for conn in self.connections]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waits), timeout)
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -45,10 +45,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         runtime.settings.send_timeout,
     )
     writer = asyncio.create_task(conn.run_writer(), name=f"writer {conn.id}")
+    runtime.connections.add(conn)
     try:
         await _welcome(conn, message, runtime)
         await _receive_loop(conn, runtime)
     finally:
+        runtime.connections.discard(conn)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer

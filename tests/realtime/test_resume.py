@@ -110,3 +110,14 @@ async def test_the_last_player_leaving_closes_the_table(server: Server) -> None:
     assert (await table.host.request("session.leave"))["t"] == "ack"
     error = await other.host.request("session.join", code=table.code)
     assert error["code"] == "session_not_found"
+
+
+async def test_a_server_shutting_down_says_bye_and_closes_for_resume() -> None:
+    with running_server("--fallback-tps", "400") as server:
+        table = await open_table(server, ["민지", "Alex"], rounds=1)
+        lobby = await Client.hello(server.ws_url, table.seats[1].token)  # a socket with no table
+        server.process.terminate()
+        for client in (table.host, lobby):
+            bye = await client.wait_for(lambda m: m["t"] == "bye")
+            assert (bye["reason"], bye["retry_ms"]) == ("shutdown", 1000)
+            assert (await client.closed)[0] == 1012
