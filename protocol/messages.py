@@ -35,7 +35,7 @@ class Resume:
 
     def __post_init__(self) -> None:
         if self.seq < 0:
-            raise invalid("resume.seq", "must not be negative")
+            raise invalid("seq", "must not be negative")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

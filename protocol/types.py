@@ -32,10 +32,15 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 NAME_LENGTH = 16
 
 
+def visible_text(text: str) -> str:
+    """`text` without control or invisible characters, on one line, spaces collapsed."""
+    printable = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    return " ".join(printable.split())
+
+
 def clean_name(name: str) -> str:
     """A player name safe to show and to put in a prompt: printable, one line, bounded."""
-    printable = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    return " ".join(printable.split())[:NAME_LENGTH]
+    return visible_text(name)[:NAME_LENGTH]
 
 
 def check_range(field: str, value: int, bounds: tuple[int, int]) -> None:

@@ -16,7 +16,7 @@ from enum import Enum
 from functools import cache
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
-from protocol.errors import invalid
+from protocol.errors import ProtocolError, invalid
 
 T = TypeVar("T")
 
@@ -60,7 +60,12 @@ def from_wire(cls: type[T], data: object, path: str = "") -> T:
                 raise invalid(where, "is required")
             continue
         kwargs[name] = _convert(hint, data[name], where)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ProtocolError as exc:
+        if path and exc.field is not None:  # name the field by its full path
+            raise invalid(f"{path}.{exc.field}", exc.message.partition(": ")[2]) from None
+        raise
 
 
 @cache

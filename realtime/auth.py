@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from protocol.types import NAME_LENGTH, PlayerId, PlayerView, clean_name
+from protocol.types import NAME_LENGTH, PlayerId, PlayerView, visible_text
 
 
 class BadToken(Exception):
@@ -67,9 +67,9 @@ def new_guest(name: object) -> PlayerView:
     """A new guest player, or `BadName` saying what is wrong with the name."""
     if not isinstance(name, str):
         raise BadName("name must be a string")
-    cleaned = clean_name(name)
+    cleaned = visible_text(name)
     if not cleaned:
         raise BadName("name must have at least one visible character")
-    if len(name.strip()) > NAME_LENGTH:
+    if len(cleaned) > NAME_LENGTH:
         raise BadName(f"name must be at most {NAME_LENGTH} characters")
     return PlayerView(PlayerId("p_" + secrets.token_urlsafe(12)), cleaned)

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections import deque
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from game.view import table_view
 from protocol import Codec, Frame, Logged, serialize
@@ -31,6 +31,10 @@ NEEDS_SYNC = -1
 
 class SlowConsumer(Exception):
     """The socket did not take a frame within the send timeout."""
+
+
+class SocketGone(Exception):
+    """The socket closed under the writer; the receive loop will see it too."""
 
 
 class Connection:
@@ -120,6 +124,8 @@ class Connection:
         except SlowConsumer:
             log.info("closing slow socket of %s", self.player.id)
             await self.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume")
+        except SocketGone:
+            return
 
     async def _catch_up(self, session: SessionId) -> None:
         while self._lagging and self.session == session:
@@ -158,6 +164,8 @@ class Connection:
             await asyncio.wait_for(send, self._send_timeout)
         except TimeoutError:
             raise SlowConsumer from None
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            raise SocketGone from None
 
     async def close(self, code: CloseCode, reason: str = "") -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:

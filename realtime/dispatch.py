@@ -49,9 +49,9 @@ class Dispatcher:
                 await self.seat(conn, table.session)
             case SessionJoin(code=code, rid=rid):
                 session = await self._service.find(code)
-                if conn.session != session:
-                    await self.leave(conn)
                 await self._service.execute(session, c.Join(conn.player.id, conn.player.name))
+                if conn.session != session:
+                    await self.leave(conn)  # only once the new seat is certain
                 conn.reply(Ack(rid=rid, session=session, code=code))
                 await self.seat(conn, session)
             case SessionLeave(rid=rid):

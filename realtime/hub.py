@@ -7,11 +7,13 @@ There is no task per recipient: delivery is a non-blocking hand-off to each sock
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from functools import partial
 
 from protocol import Frame, Logged
-from protocol.types import SessionId
+from protocol.events import PlayerLeft
+from protocol.types import PlayerId, SessionId
 from realtime.connection import NEEDS_SYNC, Connection
 from storage.engine import Engine, Listener
 
@@ -21,6 +23,7 @@ class Hub:
         self._engine = engine
         self._local: dict[SessionId, set[Connection]] = {}
         self._listeners: dict[SessionId, Listener] = {}
+        self._cleanups: set[asyncio.Task[None]] = set()
 
     async def follow(self, conn: Connection, session: SessionId, after: int = NEEDS_SYNC) -> None:
         """Make `conn` receive `session`'s events after `after` (or a sync, then live events).
@@ -62,6 +65,25 @@ class Hub:
                 if frame is None:
                     frame = frames[conn.codec.subprotocol] = conn.codec.encode(wire)
                 conn.deliver(logged, frame)
+            if isinstance(logged.event, PlayerLeft):
+                self._seat_given_up(session, logged.event.player, followers)
+
+    def _seat_given_up(
+        self, session: SessionId, player: PlayerId, followers: set[Connection]
+    ) -> None:
+        """A player left the table: their other sockets stop following it (after seeing
+        `player.left`), as the one that asked to leave already has."""
+        for conn in [c for c in followers if c.player.id == player]:
+            followers.discard(conn)
+            conn.unfollow()
+        if not followers:
+            del self._local[session]
+            listener = self._listeners.pop(session)
+            task = asyncio.get_running_loop().create_task(
+                self._engine.unsubscribe(session, listener)
+            )
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
 
     def connections(self) -> Iterator[Connection]:
         for followers in self._local.values():

@@ -23,6 +23,10 @@ from realtime.runtime import Runtime
 
 log = logging.getLogger("maratang.ws")
 
+MALFORMED = frozenset({ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_TYPE, ErrorCode.INVALID})
+"""Errors that count towards closing a socket for abuse (refusals of well-formed commands,
+such as `wrong_phase` or `rate_limited`, do not)."""
+
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
@@ -52,9 +56,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     finally:
         runtime.connections.discard(conn)
         writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await writer
-        await runtime.dispatcher.drop(conn)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the writer of %s failed", conn.player.id)
+        finally:
+            await runtime.dispatcher.drop(conn)
 
 
 async def _hello(
@@ -130,7 +139,7 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
             strikes = 0
         except ProtocolError as exc:
             conn.reply(_error(exc.code, exc.message, data, exc.field))
-            strikes += 1
+            strikes = strikes + 1 if exc.code in MALFORMED else 0
         except Exception:
             log.exception("command failed for %s", conn.player.id)
             conn.reply(_error(ErrorCode.INTERNAL, "the server failed; try again", data))

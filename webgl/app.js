@@ -385,8 +385,10 @@ function render() {
     main.dataset.screen = name;
     const first = mounted.name !== name;
     mounted = { name, lang: ui.lang, view };
-    if (first && view.focus) view.focus();
-    window.scrollTo({ top: 0 });
+    if (first) {
+      window.scrollTo({ top: 0 });
+      if (view.focus) view.focus();
+    }
   }
   mounted.view.update();
   renderChrome();
@@ -741,7 +743,7 @@ function narrationPanel() {
   const body = h('p', { class: 'narration-text' }, text, cursor);
   const root = h(
     'section',
-    { class: 'card narration' },
+    { class: 'card narration', testid: 'narration-panel' },
     h('header', {}, h('span', { class: 'title', text: t('narrator') }), kind, source),
     body,
   );
@@ -756,6 +758,8 @@ function narrationPanel() {
       cursor.hidden = !streaming;
       root.classList.toggle('streaming', streaming);
       root.setAttribute('aria-busy', String(streaming));
+      root.dataset.kind = narration && narration.kind ? narration.kind : '';
+      root.dataset.state = !narration ? 'none' : streaming ? 'streaming' : 'ended';
       setText(kind, narration && narration.kind ? t(`kinds.${narration.kind}`) : '');
       source.hidden = !(narration && narration.source);
       setText(source, narration && narration.source ? t(`sources.${narration.source}`) : '');
@@ -1125,9 +1129,10 @@ function scoreTable() {
   const order = (state.ranking || []).map((entry) => entry.player);
   for (const seat of state.players) if (!order.includes(seat.id)) order.push(seat.id);
   const totals = Object.fromEntries((state.ranking || []).map((entry) => [entry.player, entry.total]));
+  const last = history.length ? history[history.length - 1].round : null;
   return h(
     'section',
-    { class: 'card', testid: 'results' },
+    { class: 'card', testid: 'results', 'data-round': last },
     h('h3', { text: t('scoreTable') }),
     h(
       'div',
@@ -1146,7 +1151,7 @@ function scoreTable() {
           order.map((id) =>
             h(
               'tr',
-              {},
+              { testid: 'result-row' },
               h('th', { text: playerName(id) }),
               history.map((entry) => {
                 const result = entry.results.find((r) => r.player === id);

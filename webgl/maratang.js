@@ -212,6 +212,7 @@ export class MaratangClient {
     this._pingOutstanding = null;
     this._bestRtt = Infinity;
     this._byeRetryMs = null;
+    this._helloRefused = null;
     this._saveTimer = null;
 
     this._restore();
@@ -385,6 +386,8 @@ export class MaratangClient {
 
   _onClose(code, reason) {
     this.lastClose = { code, reason, at: Date.now() };
+    const refused = this._helloRefused;
+    this._helloRefused = null;
     this._detach(`socket closed (${code})`);
     this._save(true);
     if (!this._wanted) {
@@ -401,7 +404,7 @@ export class MaratangClient {
       this._setStatus('signed-out');
       this._emit('notice', {
         code: code === 4401 ? 'unauthorized' : 'abuse',
-        message: reason || `closed ${code}`,
+        message: (refused && refused.message) || reason || `closed ${code}`,
       });
       return;
     }
@@ -550,7 +553,8 @@ export class MaratangClient {
       this._settle(message.rid, (request) => request.reject(error));
       return;
     }
-    this._emit('notice', error);
+    if (!this._welcomed) this._helloRefused = error; // the close (4401) that follows says it again
+    else this._emit('notice', error);
   }
 
   _onSync(message) {

@@ -110,6 +110,13 @@ def test_undecodable_frames_are_bad_frames(codec: Codec, frame: bytes | str) -> 
         ({"t": "session.settings", "rounds": 11}, ErrorCode.INVALID, "rounds"),
         ({"t": "session.settings", "seconds": 5}, ErrorCode.INVALID, "seconds"),
         ({"t": "session.settings", "lang": "fr"}, ErrorCode.INVALID, "lang"),
+        ({"t": "session.create", "settings": {"rounds": 11}}, ErrorCode.INVALID, "settings.rounds"),
+        ({"t": "session.create", "settings": {"lang": 3}}, ErrorCode.INVALID, "settings.lang"),
+        (
+            {"t": "hello", "token": "x", "resume": {"session": "s", "seq": -1}},
+            ErrorCode.INVALID,
+            "resume.seq",
+        ),
         (
             {"t": "bowl.submit", "round": 1, "ingredients": ["a", "b"], "spice": 1},
             ErrorCode.INVALID,

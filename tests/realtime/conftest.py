@@ -58,9 +58,11 @@ async def open_table(server: Server, names: list[str], rounds: int = 2, seconds:
         "session.create", settings={"rounds": rounds, "seconds": seconds}
     )
     assert ack["t"] == "ack", ack
+    await seats[0].client.wait_for(lambda m: m["t"] == "sync")
     for seat in seats[1:]:
         joined = await seat.client.request("session.join", code=ack["code"])
         assert joined["t"] == "ack", joined
+        await seat.client.wait_for(lambda m: m["t"] == "sync")  # seated before anything else
     return Table(ack["session"], ack["code"], seats)
 
 

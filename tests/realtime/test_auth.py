@@ -47,6 +47,7 @@ def test_another_secret_cannot_verify() -> None:
 def test_guest_names_are_cleaned_and_bounded() -> None:
     assert new_guest("  민지\n ").name == "민지"
     assert new_guest("a\u200bb").name == "ab"
+    assert new_guest("a" + " " * 20 + "b").name == "a b"  # the visible name is what counts
     first, second = new_guest("Alex"), new_guest("Alex")
     assert first.id != second.id
     for bad in ("", "   ", "\u200b", "x" * 17, None, 5):

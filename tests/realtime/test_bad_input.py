@@ -141,6 +141,22 @@ async def test_a_seventh_player_is_refused_and_unknown_codes_are_not_found(
     assert (malformed["code"], malformed["field"]) == ("invalid", "code")
 
 
+async def test_a_failed_join_keeps_the_seat_the_player_had(server: Server) -> None:
+    mine = await open_table(server, ["민지", "Alex"])
+    full = await open_table(server, [f"P{n}" for n in range(6)])
+    alex = mine.seats[1].client
+    assert (await alex.request("session.join", code=full.code))["code"] == "session_full"
+    assert (await alex.request("session.settings", rounds=3))["code"] == "not_host"  # still seated
+    assert not any(m["t"] == "player.left" for m in mine.host.received)
+
+
+async def test_refusals_of_well_formed_commands_do_not_close_the_socket(server: Server) -> None:
+    seat = await sit(server, "민지")
+    for _ in range(25):
+        assert (await seat.client.request("game.start"))["code"] == "not_in_session"
+    assert (await seat.client.request("session.create"))["t"] == "ack"
+
+
 async def test_table_commands_need_a_table(server: Server) -> None:
     seat = await sit(server, "민지")
     for t in ("game.start", "session.leave", "session.settings"):

@@ -104,6 +104,26 @@ async def test_a_second_socket_of_the_same_player_keeps_them_present(server: Ser
     assert not any(m["t"] == "player.away" for m in table.host.received)
 
 
+async def test_leaving_on_one_socket_takes_the_players_other_sockets_away_too(
+    server: Server,
+) -> None:
+    table = await open_table(server, ["민지", "Alex"], rounds=1)
+    alex = table.seats[1]
+    twin = await Client.hello(server.ws_url, alex.token, resume=(table.session, 0))
+    await twin.wait_for(
+        lambda m: m["t"] == "player.joined" and m["player"]["id"] == alex.player["id"]
+    )
+    assert (await alex.client.request("session.leave"))["t"] == "ack"
+    left = await twin.wait_for(lambda m: m["t"] == "player.left")
+    assert left["player"] == alex.player["id"]
+    await table.host.request("session.settings", rounds=3)
+    changed = await table.host.wait_for(lambda m: m["t"] == "settings.changed")
+    await twin.send({"t": "ping", "ts": 1})
+    await twin.wait_for(lambda m: m["t"] == "pong")
+    assert not any(m.get("seq", 0) >= changed["seq"] for m in twin.events(table.session))
+    assert (await twin.request("game.start"))["code"] == "not_in_session"
+
+
 async def test_the_last_player_leaving_closes_the_table(server: Server) -> None:
     table = await open_table(server, ["민지"], rounds=1)
     other = await open_table(server, ["Alex"], rounds=1)

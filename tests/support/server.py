@@ -86,3 +86,4 @@ def running_server(
         reader.join(5)
         assert process.stdout is not None
         process.stdout.close()
+        print("--- server output ---\n" + "".join(output))  # shown by pytest on failure

@@ -39,6 +39,7 @@ HANGUL = re.compile(r"[가-힣]")
 JOIN_CODE = re.compile(r"^[A-HJ-NP-Z2-9]{6}$")
 SCREENSHOT = "/tmp/maratang-round.png"
 WAIT_MS = 15_000
+expect.set_options(timeout=WAIT_MS)
 
 Bowl = tuple[tuple[str, str, str], int]
 """Three ingredient ids and a spice level."""
@@ -146,7 +147,9 @@ async def pick(tab: Tab) -> None:
 
 
 async def play_round(tabs: Sequence[Tab], number: int, screenshot: str | None = None) -> None:
-    """Every tab picks and submits; the round resolves and each tab shows its results."""
+    """Every tab picks and submits; the round resolves and each tab shows its results
+    (on the round screen, or in the score table when the last round went straight on to
+    the final ranking)."""
     for tab in tabs:
         await expect(tab.page.get_by_test_id("round-number")).to_have_text(str(number))
         await expect(tab.page.get_by_test_id("phase")).to_have_text("picking")
@@ -185,6 +188,9 @@ async def expect_final_ranking(tabs: Sequence[Tab]) -> None:
         for other in tabs:
             await expect(ranking).to_contain_text(other.name)
         # The finale is told to the end (its source badge shows) in Korean.
+        panel = page.get_by_test_id("narration-panel")
+        await expect(panel).to_have_attribute("data-kind", "finale")
+        await expect(panel).to_have_attribute("data-state", "ended")
         await expect(page.get_by_test_id("narration-source")).to_be_visible()
         await expect(page.get_by_test_id("narration")).to_have_text(HANGUL)
 
