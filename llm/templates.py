@@ -56,6 +56,13 @@ def _craving(customer: Customer, korean: bool) -> str:
     )
 
 
+ORDINALS_KO = ("첫", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉", "열")
+
+
+def _ordinal_ko(number: int) -> str:
+    return ORDINALS_KO[number - 1] if 0 < number <= len(ORDINALS_KO) else str(number)
+
+
 def _entrance_ko(facts: NarrationFacts) -> str:
     c = _customer(facts)
     likes = [_hint(t, True) for t in sorted(c.likes)]
@@ -81,7 +88,7 @@ def _entrance_ko(facts: NarrationFacts) -> str:
             _craving(c, True),
             spice,
             wallet,
-            f"{facts.round}번째 손님을 위한 한 그릇, 시작해 볼까요?",
+            f"{_ordinal_ko(facts.round)} 번째 손님을 위한 한 그릇, 시작해 볼까요?",
         ]
     )
 

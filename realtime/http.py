@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import orjson
@@ -43,7 +44,9 @@ async def guest(request: Request) -> Response:
     return JSONResponse({"token": token, "player": {"id": player.id, "name": player.name}})
 
 
+@cache
 def catalog_body() -> dict[str, Any]:
+    """The catalog as JSON data; built once, never mutated."""
     return {
         "ingredients": [
             {

@@ -245,3 +245,25 @@ def test_a_player_sees_their_own_bowl_but_only_that_others_submitted() -> None:
     assert mine.bowl == GOOD
     assert theirs.bowl is None
     assert [p.submitted for p in theirs.players] == [True, False]
+
+
+def test_the_same_seed_and_commands_replay_the_same_game() -> None:
+    script: list[c.Command] = [
+        c.Join(A, "A"),
+        c.Join(B, "B"),
+        c.Start(A, 1_000),
+        c.Submit(A, 1, GOOD, 1_100),
+        c.Submit(B, 1, OTHER, 1_200),
+        c.NarrateEnd(NarrationId("r1.entrance"), "e", "fallback", 2_000),
+        c.NarrateEnd(NarrationId("r1.tasting"), "t", "fallback", 3_000),
+        c.Submit(B, 2, GOOD, 3_100),
+        c.CloseRound(2, 9_000),
+        c.NarrateEnd(NarrationId("r2.entrance"), "e", "fallback", 9_100),
+        c.NarrateEnd(NarrationId("r2.tasting"), "t", "fallback", 9_200),
+    ]
+    first = run(fresh(rounds=2, seed=99), *script)
+    second = run(fresh(rounds=2, seed=99), *script)
+    assert first == second
+    assert first[0].phase == "over"
+    other = run(fresh(rounds=2, seed=100), *script)
+    assert other[0].customers != first[0].customers

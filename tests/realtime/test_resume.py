@@ -141,3 +141,14 @@ async def test_a_server_shutting_down_says_bye_and_closes_for_resume() -> None:
             bye = await client.wait_for(lambda m: m["t"] == "bye")
             assert (bye["reason"], bye["retry_ms"]) == ("shutdown", 1000)
             assert (await client.closed)[0] == 1012
+
+
+async def test_a_socket_that_stops_answering_pings_is_dropped_and_its_player_marked_away() -> None:
+    env = {"MARATANG_PING_INTERVAL": "0.3", "MARATANG_PING_TIMEOUT": "0.3"}
+    with running_server("--fallback-tps", "400", env=env) as server:
+        table = await open_table(server, ["민지", "Alex"], rounds=1)
+        alex = table.seats[1]
+        alex.client.socket.transport.pause_reading()  # a frozen phone: no pong ever comes
+        away = await table.host.wait_for(lambda m: m["t"] == "player.away", 10)
+        assert away["player"] == alex.player["id"]
+        assert table.host.received[0]["heartbeat_ms"] == 300

@@ -7,6 +7,7 @@ import sys
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from realtime.cli import parser
 from realtime.settings import DEV_SECRET, Settings, from_environment, with_overrides
@@ -69,3 +70,10 @@ async def test_the_catalog_health_and_page_are_served(server: Server) -> None:
     assert health == {"status": "ok", "engine": "memory"}
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
+
+
+async def test_permessage_deflate_is_not_negotiated(server: Server) -> None:
+    async with connect(server.ws_url, compression="deflate") as socket:
+        assert socket.response is not None
+        assert "Sec-WebSocket-Extensions" not in socket.response.headers
+        assert "Sec-WebSocket-Protocol" not in socket.response.headers  # no offer: JSON

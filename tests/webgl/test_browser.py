@@ -200,18 +200,22 @@ def assert_no_errors(tabs: Sequence[Tab]) -> None:
         assert tab.errors == [], f"{tab.name}'s page logged errors: {tab.errors}"
 
 
+async def two_tabs_in_a_game(browser: Browser, server: Server, seconds: int) -> tuple[Tab, Tab]:
+    """민지 (desktop) creates a two-round table, Alex (phone) joins by its code, 민지 starts."""
+    minji = await open_tab(browser, server, "민지", DESKTOP)
+    alex = await open_tab(browser, server, "Alex", PHONE)
+    await sign_in(minji)
+    code = await create_table(minji, rounds=2, seconds=seconds)
+    await sign_in(alex)
+    await join_table(alex, code)
+    await start_game(minji, (minji, alex))
+    return minji, alex
+
+
 async def test_two_browser_tabs_play_a_game_to_the_final_ranking(
     server: Server, browser: Browser
 ) -> None:
-    minji = await open_tab(browser, server, "민지", DESKTOP)
-    alex = await open_tab(browser, server, "Alex", PHONE)
-    tabs = (minji, alex)
-
-    await sign_in(minji)
-    code = await create_table(minji, rounds=2, seconds=60)
-    await sign_in(alex)
-    await join_table(alex, code)
-    await start_game(minji, tabs)
+    minji, alex = tabs = await two_tabs_in_a_game(browser, server, seconds=60)
 
     await play_round(tabs, 1, screenshot=SCREENSHOT)
     await play_round(tabs, 2)
@@ -240,20 +244,14 @@ async def test_two_browser_tabs_play_a_game_to_the_final_ranking(
 async def test_reloading_a_tab_mid_game_resumes_the_same_table(
     server: Server, browser: Browser
 ) -> None:
-    minji = await open_tab(browser, server, "민지", DESKTOP)
-    alex = await open_tab(browser, server, "Alex", PHONE)
-    tabs = (minji, alex)
-
-    await sign_in(minji)
-    code = await create_table(minji, rounds=2, seconds=120)
-    await sign_in(alex)
-    await join_table(alex, code)
-    await start_game(minji, tabs)
+    minji, alex = tabs = await two_tabs_in_a_game(browser, server, seconds=120)
     await expect(alex.page.get_by_test_id("narration")).to_have_text(HANGUL)
     session = await alex.page.evaluate("window.maratang.client.session")
     assert isinstance(session, str)
     assert session.startswith("s_")
 
+    code = await minji.page.get_by_test_id("table-code").text_content()
+    assert code
     await alex.page.reload()
 
     page = alex.page
