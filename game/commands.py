@@ -74,6 +74,9 @@ class CloseRound:
 class NarrateDelta:
     nid: NarrationId
     text: str
+    source: NarrationSource = "fallback"
+    """Who wrote this piece; the table remembers, so a narration taken over by another
+    process can still say who told it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -300,7 +300,11 @@ def _streaming(table: Table, nid: NarrationId) -> Narration:
 
 def _narrate_delta(table: Table, cmd: c.NarrateDelta) -> Outcome:
     narration = _streaming(table, cmd.nid)
-    table = replace(table, narration=replace(narration, text=narration.text + cmd.text))
+    told_by = (
+        narration.told_by if cmd.source in narration.told_by else (*narration.told_by, cmd.source)
+    )
+    narration = replace(narration, text=narration.text + cmd.text, told_by=told_by)
+    table = replace(table, narration=narration)
     return table, (NarrationDelta(nid=cmd.nid, text=cmd.text),)
 
 

@@ -61,6 +61,8 @@ class Narration:
     text: str = ""
     source: NarrationSource | None = None
     """None while streaming."""
+    told_by: tuple[NarrationSource, ...] = ()
+    """Who wrote the text so far (each source once)."""
 
     @property
     def streaming(self) -> bool:

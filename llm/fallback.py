@@ -33,14 +33,24 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def rest_of(text: str, already: str) -> str:
+    """What is left to tell of `text` when `already` was told: the remainder when `already`
+    is its beginning, otherwise the whole text after a line break (another narrator began it)."""
+    if text.startswith(already):
+        return text[len(already) :]
+    return "\n" + text
+
+
 class FallbackNarrator:
     def __init__(self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND) -> None:
         if tokens_per_second <= 0:
             raise ValueError("tokens_per_second must be positive")
         self._interval = 1.0 / tokens_per_second
 
-    async def stream(self, facts: NarrationFacts, hurry: asyncio.Event) -> AsyncIterator[Piece]:
-        for token in tokens(tell(facts)):
+    async def stream(
+        self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
+    ) -> AsyncIterator[Piece]:
+        for token in tokens(rest_of(tell(facts), already)):
             if not hurry.is_set():
                 await asyncio.sleep(self._interval)
             yield Piece(token, "fallback")

@@ -23,12 +23,15 @@ class Narrator(Protocol):
     """Tells the story of a narration's facts as a stream of text pieces.
 
     `stream` paces itself (a model at its decode speed, the fallback at its configured rate)
-    and yields each piece as it is ready; joined, the pieces are the whole narration. When
-    `hurry` is set, the narrator brings the story to its end as soon as it can: another
-    narration is waiting behind this one.
+    and yields each piece as it is ready; joined, the pieces are the whole narration, or its
+    rest when `already` holds the beginning someone else told (a narration taken over from a
+    process that died). When `hurry` is set, the narrator brings the story to its end as soon
+    as it can: another narration is waiting behind this one.
     """
 
-    def stream(self, facts: NarrationFacts, hurry: asyncio.Event) -> AsyncIterator[Piece]: ...
+    def stream(
+        self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
+    ) -> AsyncIterator[Piece]: ...
 
 
 def overall_source(sources: Iterable[NarrationSource]) -> NarrationSource:

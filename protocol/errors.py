@@ -42,6 +42,7 @@ class CloseCode(IntEnum):
     TOO_LARGE = 1009
     INTERNAL = 1011
     SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
     UNAUTHORIZED = 4401
     SLOW_CONSUMER = 4408
     ABUSE = 4429
@@ -53,7 +54,13 @@ class CloseCode(IntEnum):
 
 
 _RESUMABLE = frozenset(
-    {CloseCode.GOING_AWAY, CloseCode.INTERNAL, CloseCode.SERVICE_RESTART, CloseCode.SLOW_CONSUMER}
+    {
+        CloseCode.GOING_AWAY,
+        CloseCode.INTERNAL,
+        CloseCode.SERVICE_RESTART,
+        CloseCode.TRY_AGAIN_LATER,
+        CloseCode.SLOW_CONSUMER,
+    }
 )
 
 

@@ -14,6 +14,7 @@ import types
 from collections.abc import Mapping
 from enum import Enum
 from functools import cache
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from protocol.errors import ProtocolError, invalid
@@ -97,6 +98,8 @@ def _convert(hint: Any, value: object, where: str) -> Any:
         return _convert_tuple(get_args(hint)[0], value, where)
     if origin is dict:
         return _convert_dict(get_args(hint)[1], value, where)
+    if origin is Mapping:  # read-only maps come back read-only
+        return MappingProxyType(_convert_dict(get_args(hint)[1], value, where))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return from_wire(hint, value, where)
     if isinstance(hint, type) and issubclass(hint, Enum):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from types import FrameType
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -13,10 +16,21 @@ from starlette.staticfiles import StaticFiles
 
 from realtime import http
 from realtime.runtime import Runtime
-from realtime.settings import Settings
+from realtime.settings import Settings, from_environment
 from realtime.ws import websocket_endpoint
 
 log = logging.getLogger("maratang")
+
+Handler = Callable[[int, FrameType | None], object]
+
+
+BYE_RETRY_MS = 1000
+"""How long clients are asked to wait before reconnecting after a shutdown."""
+
+
+def app_from_environment() -> Starlette:
+    """The app on the `MARATANG_*` settings: what each worker process runs."""
+    return create_app(from_environment())
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -25,6 +39,7 @@ def create_app(settings: Settings) -> Starlette:
         runtime = Runtime.build(settings)
         app.state.runtime = runtime
         await runtime.start()
+        farewell_first(runtime)
         try:
             yield
         finally:
@@ -42,3 +57,26 @@ def create_app(settings: Settings) -> Starlette:
     else:
         log.warning("no browser client at %s: / serves nothing", webgl)
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def farewell_first(runtime: Runtime) -> None:
+    """On SIGTERM or SIGINT, say `bye` to every socket before the server's own handler runs
+    (it closes the sockets with 1012 at once). The server installed its handlers before the
+    lifespan started; each is wrapped, not replaced."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        async def goodbye(previous: Handler, signum: int, frame: FrameType | None) -> None:
+            await runtime.farewell(retry_ms=BYE_RETRY_MS, timeout=1.0)
+            previous(signum, frame)
+
+        def handler(signum: int, frame: FrameType | None, previous: Handler = previous) -> None:
+            loop.call_soon_threadsafe(
+                lambda: runtime.spawn(goodbye(previous, signum, frame), "farewell")
+            )
+
+        with contextlib.suppress(ValueError):  # not the main thread: leave the server's own
+            signal.signal(signum, handler)

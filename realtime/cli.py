@@ -1,6 +1,7 @@
 """`maratang`: the command line.
 
-    maratang serve [--host H] [--port P] [--fallback-tps N]
+    maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
+                   [--engine memory|redis://HOST:PORT/DB] [--workers N]
 
 Flags override `MARATANG_*` environment settings, which override the defaults. Without any,
 `serve` runs on the embedded defaults: the memory engine, the fallback narrator, no database.
@@ -9,20 +10,17 @@ Flags override `MARATANG_*` environment settings, which override the defaults. W
 from __future__ import annotations
 
 import argparse
-import logging
-import socket
+import copy
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
-from starlette.applications import Starlette
 
-from realtime.app import create_app
-from realtime.runtime import Runtime
-from realtime.settings import Settings, from_environment, with_overrides
-
-BYE_RETRY_MS = 1000
-"""How long clients are asked to wait before reconnecting after a shutdown."""
+from realtime.runtime import REDIS_SCHEMES
+from realtime.settings import Settings, environment, from_environment, with_overrides
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,6 +41,17 @@ def parser() -> argparse.ArgumentParser:
         metavar="S",
         help="how long an away player keeps the seat (default 60)",
     )
+    serve.add_argument(
+        "--engine",
+        metavar="URL",
+        help="memory (default: one process) or a Redis URL such as redis://127.0.0.1:6379/0",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="hub processes (default 1; more need --engine redis)",
+    )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return top
 
@@ -57,10 +66,39 @@ def _positive(text: str) -> float:
     return value
 
 
+def check(settings: Settings) -> None:
+    """Refuse settings that cannot work together, saying why."""
+    if settings.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    if settings.workers > 1 and settings.engine == "memory":
+        raise ValueError(
+            "the memory engine lives inside one process; "
+            "--workers above 1 needs --engine redis://HOST:PORT/DB"
+        )
+    if settings.engine != "memory" and not settings.engine.startswith(REDIS_SCHEMES):
+        raise ValueError(f"--engine {settings.engine!r}: use memory or a redis:// URL")
+
+
+def redacted(url: str) -> str:
+    """A URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def describe(settings: Settings) -> list[str]:
     """What this server is about to run on, in words an operator can act on."""
+    if settings.engine == "memory":
+        engine = "engine: memory (one process; live tables are lost when it stops)"
+    else:
+        engine = (
+            f"engine: redis at {redacted(settings.engine)} (keys under {settings.redis_prefix!r})"
+        )
     lines = [
-        "engine: memory (one process; live tables are lost when it stops)",
+        engine,
+        f"workers: {settings.workers}",
         f"narrator: fallback templates at {settings.fallback_tps:g} tokens/s (no LLM configured)",
         "records: not persisted (no database configured)",
     ]
@@ -70,40 +108,46 @@ def describe(settings: Settings) -> list[str]:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    print("Maratang starting on the embedded defaults:", flush=True)
+    embedded = settings.engine == "memory"
+    print(f"Maratang starting{' on the embedded defaults' if embedded else ''}:", flush=True)
     for line in describe(settings):
         print(f"  {line}", flush=True)
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
+    os.environ.update(environment(settings))  # every worker builds the same settings
+    uvicorn.run(
+        "realtime.app:app_from_environment",
+        factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         ws="websockets-sansio",
         ws_max_size=settings.max_frame_bytes,
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         ws_per_message_deflate=False,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         lifespan="on",
     )
-    HubServer(config, app).run()
 
 
-class HubServer(uvicorn.Server):
-    """uvicorn's server, saying `bye` to every socket before it closes them (1012)."""
-
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
-        super().__init__(config)
-        self._app = app
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        runtime: Runtime | None = getattr(self._app.state, "runtime", None)
-        if runtime is not None:
-            await runtime.farewell(retry_ms=BYE_RETRY_MS, timeout=1.0)
-        await super().shutdown(sockets)
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with Maratang's own loggers beside it (in every worker)."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["maratang"] = {
+        "()": "uvicorn.logging.DefaultFormatter",
+        "fmt": "%(levelprefix)s %(name)s: %(message)s",
+    }
+    config["handlers"]["maratang"] = {
+        "formatter": "maratang",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["maratang"] = {
+        "handlers": ["maratang"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             fallback_tps=args.fallback_tps,
             grace_seconds=args.grace_seconds,
+            engine=args.engine,
+            workers=args.workers,
             log_level=args.log_level,
         )
+        check(settings)
     except ValueError as exc:
         print(f"maratang: bad setting: {exc}", file=sys.stderr)
         return 2

@@ -22,11 +22,13 @@ from protocol import Codec, Frame, Logged, serialize
 from protocol.errors import CloseCode
 from protocol.events import Reply, Sync
 from protocol.types import PlayerView, SessionId
-from storage.engine import Engine
+from storage.engine import Engine, EngineUnavailable
 
 log = logging.getLogger("maratang.connection")
 
 NEEDS_SYNC = -1
+RETRY_CATCH_UP = 0.5
+"""Seconds between attempts to catch a socket up while the engine is unreachable."""
 
 
 class SlowConsumer(Exception):
@@ -120,12 +122,19 @@ class Connection:
                     await self._send(self._queue.popleft())
                 self._idle.set()
                 if self._lagging and self.session is not None:
-                    await self._catch_up(self.session)
+                    await self._catch_up_when_possible(self.session)
         except SlowConsumer:
             log.info("closing slow socket of %s", self.player.id)
             await self.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume")
         except SocketGone:
             return
+
+    async def _catch_up_when_possible(self, session: SessionId) -> None:
+        try:
+            await self._catch_up(session)
+        except EngineUnavailable:
+            await asyncio.sleep(RETRY_CATCH_UP)  # still behind: the next round tries again
+            self._wake.set()
 
     async def _catch_up(self, session: SessionId) -> None:
         while self._lagging and self.session == session:

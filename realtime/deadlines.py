@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from realtime.narration import now_ms
-from storage.engine import Deadline, Engine
+from storage.engine import Deadline, Engine, EngineUnavailable
 
 log = logging.getLogger("maratang.deadlines")
 
@@ -35,8 +35,12 @@ class DeadlineRunner:
             try:
                 for deadline in await self._engine.claim_due(now_ms()):
                     await self._fire(deadline)
+                    await self._engine.finish_deadline(deadline)
                 self._wake.clear()
                 due = await self._engine.next_due()
+            except EngineUnavailable:
+                log.warning("deadlines wait: the engine is unreachable")
+                due = None
             except Exception:
                 log.exception("deadline loop failed; retrying")
                 due = None

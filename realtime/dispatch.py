@@ -23,7 +23,7 @@ from realtime.connection import Connection
 from realtime.hub import Hub
 from realtime.narration import now_ms
 from realtime.service import SessionService
-from storage.engine import Engine
+from storage.engine import Engine, EngineUnavailable
 
 
 class Dispatcher:
@@ -112,7 +112,10 @@ class Dispatcher:
         if session is None:
             return
         await self._hub.unfollow(conn)
-        remaining = await self._engine.clear_presence(session, conn.player.id, conn.id)
-        if remaining == 0:
-            with contextlib.suppress(ProtocolError):  # the table is gone, or they left
-                await self._service.execute(session, c.Away(conn.player.id))
+        try:
+            remaining = await self._engine.clear_presence(session, conn.player.id, conn.id)
+            if remaining == 0:
+                with contextlib.suppress(ProtocolError):  # the table is gone, or they left
+                    await self._service.execute(session, c.Away(conn.player.id))
+        except EngineUnavailable:
+            pass  # the mark lapses on its own, and the player is marked away then

@@ -4,6 +4,10 @@ Pieces are gathered into one `narration.delta` per coalescing window, so a fast 
 not become one frame per token per player. Deltas are session events like any other: a
 player who reconnects mid-narration gets the text they missed from the log, then the live
 tail. Whatever happens to the narrator, the narration is ended, so a table never hangs.
+
+A narration belongs to the process that holds its lease. The holder renews the lease and
+keeps pushing a watchdog deadline ahead of it; if the holder dies, the watchdog falls due in
+another process, which takes the lease and goes on from the text already in the log.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from llm.facts import facts_for
 from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
 from protocol.types import NarrationId, NarrationSource, SessionId
-from storage.engine import Engine
+from storage.engine import Deadline, Engine, EngineUnavailable
 
 log = logging.getLogger("maratang.narration")
 
 Execute = Callable[[SessionId, c.Command], Awaitable[object]]
+WATCHDOG = "narration"
+"""The kind of deadline that watches over a running narration."""
 
 
 def now_ms() -> int:
@@ -34,11 +40,21 @@ def now_ms() -> int:
 class Narrations:
     """The narrations this process is running, at most one per session."""
 
-    def __init__(self, engine: Engine, narrator: Narrator, execute: Execute, window: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        narrator: Narrator,
+        execute: Execute,
+        window: float,
+        holder: str,
+        lease: float,
+    ) -> None:
         self._engine = engine
         self._narrator = narrator
         self._execute = execute
         self._window = window
+        self._holder = holder
+        self._lease = lease
         self._running: dict[SessionId, tuple[NarrationId, asyncio.Task[None], asyncio.Event]] = {}
 
     def start(self, session: SessionId, nid: NarrationId) -> None:
@@ -46,6 +62,15 @@ class Narrations:
         task = asyncio.create_task(self._run(session, nid, hurry), name=f"narration {nid}")
         self._running[session] = (nid, task, hurry)
         task.add_done_callback(lambda _: self._forget(session, nid))
+
+    async def take_over(self, session: SessionId, nid: NarrationId) -> None:
+        """The watchdog of a narration fell due: its holder may be dead. Go on with it."""
+        running = self._running.get(session)
+        if running is not None and running[0] == nid and not running[1].done():
+            await self._watch(session, nid)  # it is ours and alive: the renewal was late
+            return
+        log.info("taking over narration %s of %s", nid, session)
+        self.start(session, nid)
 
     def hurry(self, session: SessionId) -> None:
         running = self._running.get(session)
@@ -70,17 +95,66 @@ class Narrations:
         if running is not None and running[0] == nid:
             del self._running[session]
 
+    # Ownership ----------------------------------------------------------------------------
+
     async def _run(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
+        lease = f"narration:{session}"
+        try:
+            if not await self._engine.acquire_lease(lease, self._holder, self._lease):
+                await self._watch(session, nid)  # another process tells it; look again later
+                return
+        except EngineUnavailable:
+            return  # the watchdog brings it back when the store does
+        task = asyncio.current_task()
+        assert task is not None
+        keeper = asyncio.create_task(self._keep(session, nid, lease, task), name=f"lease {nid}")
+        try:
+            await self._tell(session, nid, hurry)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(EngineUnavailable):
+                await self._engine.cancel_deadline(session, WATCHDOG, nid)
+                await self._engine.release_lease(lease, self._holder)
+
+    async def _keep(
+        self, session: SessionId, nid: NarrationId, lease: str, task: asyncio.Task[None]
+    ) -> None:
+        """Renew the lease and push the watchdog ahead; stop the narration if it was lost."""
+        while True:
+            try:
+                await self._watch(session, nid)
+                await asyncio.sleep(self._lease / 3)
+                if not await self._engine.acquire_lease(lease, self._holder, self._lease):
+                    log.warning("lost narration %s of %s to another process", nid, session)
+                    task.cancel()
+                    return
+            except EngineUnavailable:
+                await asyncio.sleep(self._lease / 3)
+
+    async def _watch(self, session: SessionId, nid: NarrationId) -> None:
+        due = now_ms() + int(self._lease * 1000)
+        await self._engine.set_deadline(Deadline(session, WATCHDOG, nid, due))
+
+    # Telling ------------------------------------------------------------------------------
+
+    async def _tell(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
         snapshot = await self._engine.load(session)
         narration = snapshot.table.narration if snapshot else None
         if snapshot is None or narration is None or narration.nid != nid:
             return
-        told = _Told()
+        if not narration.streaming:
+            return
+        told = _Told(narration.text, narration.told_by)
         try:
-            pieces = self._narrator.stream(facts_for(snapshot.table, narration), hurry)
-            await self._relay(session, nid, pieces, told)
+            facts = facts_for(snapshot.table, narration)
+            await self._relay(
+                session, nid, self._narrator.stream(facts, hurry, narration.text), told
+            )
         except ProtocolError:
             return  # the table closed or moved on: nothing left to tell
+        except EngineUnavailable:
+            log.warning("narration %s of %s paused: the engine is unreachable", nid, session)
+            return  # its watchdog brings it back once the engine is
         except Exception:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
         with contextlib.suppress(ProtocolError):
@@ -90,23 +164,31 @@ class Narrations:
         self, session: SessionId, nid: NarrationId, pieces: AsyncIterator[Piece], told: _Told
     ) -> None:
         loop = asyncio.get_running_loop()
-        pending: list[str] = []
+        pending: list[Piece] = []
         flushed_at = loop.time()
         async for piece in pieces:
             told.add(piece)
-            pending.append(piece.text)
+            pending.append(piece)
             if loop.time() - flushed_at >= self._window:
-                await self._execute(session, c.NarrateDelta(nid, "".join(pending)))
-                pending.clear()
+                await self._flush(session, nid, pending)
                 flushed_at = loop.time()
-        if pending:
-            await self._execute(session, c.NarrateDelta(nid, "".join(pending)))
+        await self._flush(session, nid, pending)
+
+    async def _flush(self, session: SessionId, nid: NarrationId, pending: list[Piece]) -> None:
+        if not pending:
+            return
+        source = overall_source(p.source for p in pending)
+        await self._execute(session, c.NarrateDelta(nid, "".join(p.text for p in pending), source))
+        pending.clear()
 
 
 @dataclass
 class _Told:
     """What has been told of a narration so far, and by whom."""
 
+    before: str = ""
+    """Text told before this process took the narration over."""
+    told_by: tuple[NarrationSource, ...] = ()
     pieces: list[Piece] = field(default_factory=list)
 
     def add(self, piece: Piece) -> None:
@@ -114,8 +196,8 @@ class _Told:
 
     @property
     def text(self) -> str:
-        return "".join(p.text for p in self.pieces)
+        return self.before + "".join(p.text for p in self.pieces)
 
     @property
     def source(self) -> NarrationSource:
-        return overall_source(p.source for p in self.pieces)
+        return overall_source([*self.told_by, *(p.source for p in self.pieces)])

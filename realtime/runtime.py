@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
+from game import commands as c
 from llm.fallback import FallbackNarrator
+from protocol.errors import ProtocolError
 from protocol.events import Bye
 from realtime.auth import TokenSigner
 from realtime.connection import Connection
@@ -16,16 +23,29 @@ from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
 from realtime.service import SessionService
 from realtime.settings import Settings
-from storage.engine import Engine
+from storage.engine import Engine, EngineUnavailable
 from storage.memory import MemoryEngine
+from storage.redis import RedisEngine
 
 log = logging.getLogger("maratang")
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def make_engine(settings: Settings) -> Engine:
     if settings.engine == "memory":
         return MemoryEngine(history=settings.history)
-    raise ValueError(f"unknown engine {settings.engine!r} (this build knows: memory)")
+    if settings.engine.startswith(REDIS_SCHEMES):
+        return RedisEngine.from_url(
+            settings.engine, prefix=settings.redis_prefix, history=settings.history
+        )
+    raise ValueError(f"unknown engine {settings.engine!r}: use memory or a redis:// URL")
+
+
+def process_name() -> str:
+    """This process, as a holder of leases and presence marks."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -47,30 +67,40 @@ class Runtime:
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
         narrator = FallbackNarrator(settings.fallback_tps)
-        service = SessionService(engine, narrator, settings, deadlines.wake)
-        presence_ttl = settings.grace_seconds + 3 * settings.ping_interval
+        service = SessionService(engine, narrator, settings, deadlines.wake, process_name())
         return cls(
             settings=settings,
             engine=engine,
             signer=TokenSigner(settings.secret, settings.token_ttl),
             hub=hub,
             service=service,
-            dispatcher=Dispatcher(service, hub, engine, presence_ttl),
+            dispatcher=Dispatcher(service, hub, engine, settings.presence_ttl),
             deadlines=deadlines,
         )
 
     async def start(self) -> None:
         self.tasks.append(asyncio.create_task(self.deadlines.run(), name="deadlines"))
-        self.tasks.append(asyncio.create_task(self._refresh_presence(), name="presence"))
+        self.tasks.append(asyncio.create_task(self._keep_presence(), name="presence"))
 
-    async def _refresh_presence(self) -> None:
-        """Keep this process's players marked present; a dead process's marks expire."""
-        ttl = self.settings.grace_seconds + 3 * self.settings.ping_interval
+    async def _keep_presence(self) -> None:
+        """Keep this process's players marked present, and mark away the players of a
+        process that died (their marks lapsed): their grace period starts."""
+        ttl = self.settings.presence_ttl
         while True:
-            await asyncio.sleep(self.settings.ping_interval)
-            for conn in list(self.hub.connections()):
-                if conn.session is not None:
-                    await self.engine.set_presence(conn.session, conn.player.id, conn.id, ttl)
+            await asyncio.sleep(ttl / 3)
+            try:
+                for conn in list(self.hub.connections()):
+                    if conn.session is not None:
+                        await self.engine.set_presence(conn.session, conn.player.id, conn.id, ttl)
+                for session, player in await self.engine.claim_lapsed():
+                    with contextlib.suppress(ProtocolError):
+                        await self.service.execute(session, c.Away(player))
+            except EngineUnavailable:
+                log.warning("presence not refreshed: the engine is unreachable")
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` in the background for as long as the runtime lives."""
+        self.tasks.append(asyncio.create_task(work, name=name))
 
     async def farewell(self, retry_ms: int, timeout: float) -> None:
         """Tell every socket to reconnect in `retry_ms` (the server is going away), and give

@@ -27,8 +27,16 @@ from protocol.events import (
     RoundStarted,
     SessionClosed,
 )
-from protocol.types import CODE_ALPHABET, CODE_LENGTH, PlayerId, PlayerView, SessionId, Settings
-from realtime.narration import Narrations, now_ms
+from protocol.types import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    NarrationId,
+    PlayerId,
+    PlayerView,
+    SessionId,
+    Settings,
+)
+from realtime.narration import WATCHDOG, Narrations, now_ms
 from realtime.settings import Settings as ServerSettings
 from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
 
@@ -50,11 +58,19 @@ class SessionService:
         narrator: Narrator,
         settings: ServerSettings,
         deadline_set: Callable[[], None],
+        holder: str,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._deadline_set = deadline_set
-        self.narrations = Narrations(engine, narrator, self.execute, settings.coalesce_ms / 1000)
+        self.narrations = Narrations(
+            engine,
+            narrator,
+            self.execute,
+            settings.coalesce_ms / 1000,
+            holder,
+            settings.narration_lease,
+        )
 
     async def create(self, host: PlayerView, settings: Settings | None) -> Table:
         """A new table with `host` seated, under a fresh join code."""
@@ -127,10 +143,14 @@ class SessionService:
     async def fire(self, deadline: Deadline) -> None:
         """A deadline fell due: close the round, or end an away player's grace period."""
         command: c.Command
+        log.info("deadline %s %s of %s fired", deadline.kind, deadline.key, deadline.session)
         if deadline.kind == ROUND:
             command = c.CloseRound(int(deadline.key), now_ms())
         elif deadline.kind == GRACE:
             command = c.GraceOver(PlayerId(deadline.key))
+        elif deadline.kind == WATCHDOG:
+            await self.narrations.take_over(deadline.session, NarrationId(deadline.key))
+            return
         else:
             log.error("unknown deadline kind %r", deadline.kind)
             return

@@ -28,6 +28,16 @@ class Settings:
     token_ttl: float = 24 * 3600.0
     """Seconds a guest token stays valid."""
     engine: str = "memory"
+    """`memory` (one process) or a Redis URL such as `redis://127.0.0.1:6379/0`."""
+    redis_prefix: str = "maratang:"
+    """Namespace of every Redis key this deployment uses."""
+    workers: int = 1
+    """Hub processes on this machine (more than one needs the Redis engine)."""
+    presence_ttl: float = 15.0
+    """A connection's presence mark lapses this long after its process stops refreshing it;
+    its player is then away (the grace period starts)."""
+    narration_lease: float = 3.0
+    """A narration whose process stops renewing its lease this long is taken over."""
     fallback_tps: float = 30.0
     """Fallback narrator pace, tokens per second."""
     coalesce_ms: int = 40
@@ -66,6 +76,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Settings:
         kind = type(field.default)
         values[field.name] = config(field.name.upper(), cast=kind, default=field.default)
     return Settings(**values)
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """The settings as `MARATANG_*` variables: what a worker process reads back."""
+    return {f"MARATANG_{f.name.upper()}": str(getattr(settings, f.name)) for f in fields(settings)}
 
 
 def with_overrides(settings: Settings, **overrides: Any) -> Settings:

@@ -20,6 +20,7 @@ from realtime.connection import Connection
 from realtime.limits import MAX_STRIKES, TokenBucket
 from realtime.narration import now_ms
 from realtime.runtime import Runtime
+from storage.engine import EngineUnavailable
 
 log = logging.getLogger("maratang.ws")
 
@@ -53,6 +54,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         await _welcome(conn, message, runtime)
         await _receive_loop(conn, runtime)
+    except EngineUnavailable:
+        conn.reply(Error(code=ErrorCode.BUSY, message="the game store is unreachable", retry=True))
+        await conn.drained()
+        await conn.close(CloseCode.TRY_AGAIN_LATER, "try again later")
     finally:
         runtime.connections.discard(conn)
         writer.cancel()
@@ -140,6 +145,8 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
         except ProtocolError as exc:
             conn.reply(_error(exc.code, exc.message, data, exc.field))
             strikes = strikes + 1 if exc.code in MALFORMED else 0
+        except EngineUnavailable:
+            conn.reply(_error(ErrorCode.BUSY, "the game store is unreachable; try again", data))
         except Exception:
             log.exception("command failed for %s", conn.player.id)
             conn.reply(_error(ErrorCode.INTERNAL, "the server failed; try again", data))

@@ -36,12 +36,19 @@ class Deadline:
     """Milliseconds since the epoch."""
 
 
+CLAIM_LEASE_MS = 10_000
+
+
 class VersionConflict(Exception):
     """Someone committed since this table was loaded: load again and re-apply."""
 
 
 class CodeTaken(Exception):
     """The join code already names a live session."""
+
+
+class EngineUnavailable(Exception):
+    """The engine's store cannot be reached right now; retrying later can succeed."""
 
 
 Listener = Callable[[Sequence[Logged]], None]
@@ -95,13 +102,25 @@ class Engine(Protocol):
         """Drop one connection; returns how many live connections the player still has."""
         ...
 
-    async def set_deadline(self, deadline: Deadline) -> None: ...
+    async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
+        """Players whose last connection's mark lapsed (it was not refreshed in time: its
+        process died). Each lapse is reported to exactly one caller, once."""
+        ...
+
+    async def set_deadline(self, deadline: Deadline) -> None:
+        """Set (or move) a deadline; a claimed, unfinished copy of it is dropped."""
+        ...
 
     async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None: ...
 
-    async def claim_due(self, now: int) -> list[Deadline]:
-        """Deadlines due at `now`, removed as they are returned: across every caller of
-        every process, each deadline is claimed exactly once."""
+    async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
+        """Deadlines due at `now`: across every caller of every process, each is claimed
+        by exactly one. A claim not finished (`finish_deadline`) within `lease` ms falls
+        due again, so a process that dies holding it does not lose it."""
+        ...
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        """The claimed deadline was handled."""
         ...
 
     async def next_due(self) -> int | None:

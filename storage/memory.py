@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 from game.state import Table
 from protocol.events import Event, Logged
 from protocol.types import PlayerId, SessionId
-from storage.engine import CodeTaken, Deadline, Listener, Snapshot, VersionConflict
+from storage.engine import (
+    CLAIM_LEASE_MS,
+    CodeTaken,
+    Deadline,
+    Listener,
+    Snapshot,
+    VersionConflict,
+)
 
 DEFAULT_HISTORY = 2000
 
@@ -33,6 +40,7 @@ class MemoryEngine:
         self._presence: dict[tuple[SessionId, PlayerId], dict[str, float]] = {}
         self._deadlines: dict[tuple[SessionId, str, str], Deadline] = {}
         self._due: list[tuple[int, SessionId, str, str]] = []
+        self._claimed: dict[tuple[SessionId, str, str], tuple[Deadline, int]] = {}
         self._slots: dict[str, dict[str, float]] = defaultdict(dict)
         self._leases: dict[str, tuple[str, float]] = {}
         self._expiry: dict[SessionId, float] = {}
@@ -105,32 +113,57 @@ class MemoryEngine:
     async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
         connections = self._presence.get((session, player), {})
         connections.pop(connection, None)
-        now = self._clock()
-        for name in [name for name, until in connections.items() if until <= now]:
-            del connections[name]
+        self._drop_lapsed(connections)
         if not connections:
             self._presence.pop((session, player), None)
         return len(connections)
+
+    async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
+        lapsed = []
+        for key, connections in list(self._presence.items()):
+            if self._drop_lapsed(connections) and not connections:
+                del self._presence[key]
+                lapsed.append(key)
+        return lapsed
+
+    def _drop_lapsed(self, connections: dict[str, float]) -> bool:
+        now = self._clock()
+        gone = [name for name, until in connections.items() if until <= now]
+        for name in gone:
+            del connections[name]
+        return bool(gone)
 
     # Deadlines ----------------------------------------------------------------------------
 
     async def set_deadline(self, deadline: Deadline) -> None:
         key = (deadline.session, deadline.kind, deadline.key)
+        self._claimed.pop(key, None)
         self._deadlines[key] = deadline
         heapq.heappush(self._due, (deadline.due, *key))
 
     async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None:
         self._deadlines.pop((session, kind, key), None)
+        self._claimed.pop((session, kind, key), None)
 
-    async def claim_due(self, now: int) -> list[Deadline]:
+    async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
+        for unfinished, until in list(self._claimed.values()):
+            if until <= now:  # its claimer never finished it: due again
+                await self.set_deadline(unfinished)
         claimed: list[Deadline] = []
         while self._due and self._due[0][0] <= now:
             due, session, kind, key = heapq.heappop(self._due)
             deadline = self._deadlines.get((session, kind, key))
             if deadline is not None and deadline.due == due:
                 del self._deadlines[(session, kind, key)]
+                self._claimed[(session, kind, key)] = (deadline, now + lease)
                 claimed.append(deadline)
         return claimed
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        key = (deadline.session, deadline.kind, deadline.key)
+        claim = self._claimed.get(key)
+        if claim is not None and claim[0] == deadline:
+            del self._claimed[key]
 
     async def next_due(self) -> int | None:
         while self._due:

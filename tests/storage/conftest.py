@@ -1,30 +1,40 @@
-"""The engines under contract. A new implementation adds itself to ENGINES."""
+"""The engines under contract: every test in this folder runs against each of them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from storage.engine import Engine
 from storage.memory import MemoryEngine
+from storage.redis import RedisEngine
+from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
+
+MakeEngine = Callable[[int], Awaitable[Engine]]
 
 
-def memory_engine(history: int) -> Engine:
-    return MemoryEngine(history=history)
+@pytest.fixture(params=["memory", "redis"])
+async def make_engine(request: pytest.FixtureRequest) -> AsyncIterator[MakeEngine]:
+    """Makes engines of one kind (with the given history); closes and cleans up after."""
+    made: list[Engine] = []
+    prefix = throwaway_prefix()
 
+    async def make(history: int) -> Engine:
+        engine: Engine
+        if request.param == "memory":
+            engine = MemoryEngine(history=history)
+        else:
+            engine = RedisEngine.from_url(REDIS_URL, prefix=prefix, history=history, sweep=0.2)
+        made.append(engine)
+        return engine
 
-ENGINES: dict[str, Callable[[int], Engine]] = {"memory": memory_engine}
-
-
-@pytest.fixture(params=sorted(ENGINES))
-def make_engine(request: pytest.FixtureRequest) -> Callable[[int], Engine]:
-    factory: Callable[[int], Engine] = ENGINES[request.param]
-    return factory
+    yield make
+    for engine in made:
+        await engine.close()
+    await delete_prefix(prefix)
 
 
 @pytest.fixture
-async def engine(make_engine: Callable[[int], Engine]) -> AsyncIterator[Engine]:
-    instance = make_engine(50)
-    yield instance
-    await instance.close()
+async def engine(make_engine: MakeEngine) -> Engine:
+    return await make_engine(50)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -13,6 +13,7 @@ from game.state import Table
 from protocol.events import Logged, NarrationDelta, PlayerAway
 from protocol.types import NarrationId, PlayerId, SessionId
 from storage.engine import CodeTaken, Deadline, Engine, VersionConflict
+from tests.storage.conftest import MakeEngine
 
 P = PlayerId("p1")
 
@@ -127,20 +128,17 @@ async def test_events_after_returns_exactly_the_missed_events(engine: Engine) ->
 
 
 async def test_history_that_no_longer_reaches_back_asks_for_a_sync(
-    make_engine: Callable[[int], Engine],
+    make_engine: MakeEngine,
 ) -> None:
-    engine = make_engine(10)
-    try:
-        table = await created(engine)
-        await engine.commit(table.session, 1, table, [delta(str(n)) for n in range(25)])
-        assert await engine.events_after(table.session, 3) is None
-        recent = await engine.events_after(table.session, 15)
-        assert recent is not None
-        assert [e.seq for e in recent] == list(range(16, 26))
-        assert await engine.events_after(table.session, 99) is None
-        assert await engine.events_after(SessionId("s_unknown"), 0) is None
-    finally:
-        await engine.close()
+    engine = await make_engine(10)
+    table = await created(engine)
+    await engine.commit(table.session, 1, table, [delta(str(n)) for n in range(25)])
+    assert await engine.events_after(table.session, 3) is None
+    recent = await engine.events_after(table.session, 15)
+    assert recent is not None
+    assert [e.seq for e in recent] == list(range(16, 26))
+    assert await engine.events_after(table.session, 99) is None
+    assert await engine.events_after(SessionId("s_unknown"), 0) is None
 
 
 async def test_subscribers_get_every_event_after_subscribing_in_order(engine: Engine) -> None:
@@ -176,6 +174,20 @@ async def test_presence_that_is_not_refreshed_expires(engine: Engine) -> None:
     assert await engine.clear_presence(table.session, P, "live") == 0
 
 
+async def test_a_lapsed_presence_is_reported_once_when_no_connection_is_left(
+    engine: Engine,
+) -> None:
+    table = await created(engine)
+    other = PlayerId("p2")
+    await engine.set_presence(table.session, P, "dead", ttl=0.05)
+    await engine.set_presence(table.session, other, "dead", ttl=0.05)
+    await engine.set_presence(table.session, other, "live", ttl=30)
+    await asyncio.sleep(0.1)  # let the dead process's marks run out
+    reports = await asyncio.gather(*(engine.claim_lapsed() for _ in range(3)))
+    assert sorted(r for batch in reports for r in batch) == [(table.session, P)]
+    assert await engine.claim_lapsed() == []
+
+
 async def test_each_due_deadline_is_claimed_exactly_once(engine: Engine) -> None:
     s = SessionId("s_deadlines")
     for n in range(30):
@@ -186,6 +198,29 @@ async def test_each_due_deadline_is_claimed_exactly_once(engine: Engine) -> None
     assert sorted(claimed, key=int) == [str(n) for n in range(16)]
     assert await engine.next_due() == 1_016
     assert await engine.claim_due(1_015) == []
+
+
+async def test_a_claim_not_finished_in_its_lease_falls_due_again(engine: Engine) -> None:
+    s = SessionId("s_leases")
+    first = Deadline(s, "round", "1", due=1_000)
+    second = Deadline(s, "round", "2", due=1_000)
+    await engine.set_deadline(first)
+    await engine.set_deadline(second)
+    assert sorted(d.key for d in await engine.claim_due(1_000, lease=50)) == ["1", "2"]
+    await engine.finish_deadline(second)
+    assert await engine.claim_due(1_049, lease=50) == []
+    assert await engine.claim_due(1_050, lease=50) == [first]  # its claimer died
+    await engine.finish_deadline(first)
+    assert await engine.claim_due(9_999) == []
+
+
+async def test_moving_a_claimed_deadline_replaces_the_claim(engine: Engine) -> None:
+    s = SessionId("s_renewed")
+    await engine.set_deadline(Deadline(s, "narration", "r1.entrance", due=1_000))
+    assert len(await engine.claim_due(1_000, lease=50)) == 1
+    await engine.set_deadline(Deadline(s, "narration", "r1.entrance", due=5_000))
+    assert await engine.claim_due(1_100) == []
+    assert await engine.claim_due(5_000) == [Deadline(s, "narration", "r1.entrance", 5_000)]
 
 
 async def test_deadlines_move_and_cancel(engine: Engine) -> None:

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
 
@@ -32,6 +34,20 @@ class Server:
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
+
+
+def _wait_until_healthy(server: Server, deadline: float) -> None:
+    """The port is bound before its workers accept: ask until one answers."""
+    while True:
+        try:
+            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "server never became healthy:\n" + "".join(server.output)
+                ) from None
+            time.sleep(0.05)  # polling a process we do not control; bounded by the deadline
 
 
 @contextmanager
@@ -72,8 +88,8 @@ def running_server(
         assert process.stdout is not None
         process.stdout.close()
         raise RuntimeError("server did not start:\n" + "".join(output))
-    assert time.monotonic() <= deadline
     server = Server(process, found[0][0], found[0][1], output)
+    _wait_until_healthy(server, deadline)
     try:
         yield server
     finally:

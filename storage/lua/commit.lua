@@ -1,0 +1,29 @@
+-- Commit a table change: compare version, store the table, append the events, ring the doorbell.
+-- KEYS[1] state hash (v = version, seq = last event seq, t = the table)
+-- KEYS[2] event log stream (entry id "<seq>-0", field e = the event)
+-- ARGV[1] expected version
+-- ARGV[2] the new table (bytes)
+-- ARGV[3] events kept in the log
+-- ARGV[4] idle expiry of the session's keys (ms)
+-- ARGV[5] pub/sub channel of the session
+-- ARGV[6..] the events (bytes), in order
+-- Returns the first new seq, or -1 when the version does not match (nothing is changed).
+local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if version ~= tonumber(ARGV[1]) then
+  return -1
+end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
+local first = seq + 1
+local bell = {first}
+for i = 6, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'e', ARGV[i])
+  bell[#bell + 1] = ARGV[i]
+end
+redis.call('HSET', KEYS[1], 'v', version + 1, 'seq', seq, 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if seq >= first then
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  redis.call('PUBLISH', ARGV[5], cmsgpack.pack(bell))
+end
+return first

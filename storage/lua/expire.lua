@@ -1,0 +1,10 @@
+-- Let a finished session go: free its join code now, forget its keys after a while.
+-- KEYS[1] state hash   KEYS[2] event log   KEYS[3] presence zset   KEYS[4] join code key
+-- ARGV[1] session id   ARGV[2] expiry (ms)
+if redis.call('GET', KEYS[4]) == ARGV[1] then
+  redis.call('DEL', KEYS[4])
+end
+for i = 1, 3 do
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+end
+return 1

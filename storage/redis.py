@@ -1,0 +1,313 @@
+"""`RedisEngine`: the engine for many hub processes sharing one Redis.
+
+Every guarantee of `storage.engine.Engine` holds across processes: commits are one Lua script
+(version check, table write, log append, doorbell), the log is a Redis Stream per session with
+a bounded history, deadlines, presence, slots and leases are Lua scripts on shared keys, and
+fan-out is `RedisFanout` (one pub/sub connection per process, the log as the truth).
+
+Keys live under a configurable prefix; a session's keys expire after a day without commits
+(a finished one sooner, see `expire`). When Redis cannot be reached, methods raise
+`EngineUnavailable` within a few seconds instead of hanging.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from importlib import resources
+from typing import Any, ParamSpec, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
+from redis.typing import EncodableT
+
+from game.state import Table
+from protocol import Logged
+from protocol.events import Event
+from protocol.types import PlayerId, SessionId
+from storage.engine import (
+    CLAIM_LEASE_MS,
+    CodeTaken,
+    Deadline,
+    EngineUnavailable,
+    Listener,
+    Snapshot,
+    VersionConflict,
+)
+from storage.redis_fanout import REDIS_DOWN, RedisFanout
+from storage.serial import event_bytes, logged_from, table_bytes, table_from
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_HISTORY = 2000
+IDLE_TTL = 24 * 3600.0
+CLAIM_LIMIT = 100
+
+
+def _guarded(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Redis out of reach becomes `EngineUnavailable`."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except REDIS_DOWN as exc:
+            raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
+
+    return guarded
+
+
+def _script(client: Redis, name: str) -> AsyncScript:
+    text = resources.files("storage").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+    return client.register_script(text)
+
+
+def _member(session: str, kind: str, key: str) -> str:
+    return f"{session}|{kind}|{key}"
+
+
+class RedisEngine:
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str = "maratang:",
+        history: int = DEFAULT_HISTORY,
+        idle_ttl: float = IDLE_TTL,
+        sweep: float = 2.0,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._history = history
+        self._idle_ms = int(idle_ttl * 1000)
+        self._scripts = {
+            name: _script(client, name)
+            for name in (
+                "commit",
+                "create",
+                "expire",
+                "presence_set",
+                "presence_clear",
+                "presence_lapsed",
+                "deadline_set",
+                "deadline_claim",
+                "deadline_finish",
+                "slot_acquire",
+                "lease_acquire",
+                "lease_release",
+            )
+        }
+        self._fanout = RedisFanout(client, self._channel, self._read_log, self._read_seqs, sweep)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisEngine:
+        """An engine on a new client that gives up on an unreachable Redis within seconds."""
+        client = Redis.from_url(
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+            health_check_interval=10,
+        )
+        return cls(client, **options)
+
+    # Keys ---------------------------------------------------------------------------------
+
+    def _key(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    def _channel(self, session: SessionId) -> str:
+        return self._key("ch", session)
+
+    def _deadline_keys(self) -> list[str]:
+        return [
+            self._key("deadlines"),
+            self._key("deadlines", "claimed"),
+            self._key("deadlines", "claims"),
+        ]
+
+    # Tables and logs ----------------------------------------------------------------------
+
+    @_guarded
+    async def create(self, table: Table) -> Snapshot:
+        keys = [self._key("s", table.session), self._key("code", table.code)]
+        args: list[EncodableT] = [table.session, table_bytes(table), self._idle_ms]
+        if not await self._scripts["create"](keys, args):
+            raise CodeTaken(table.code)
+        return Snapshot(table, version=1, seq=0)
+
+    @_guarded
+    async def find_code(self, code: str) -> SessionId | None:
+        session = cast(bytes | None, await self._client.get(self._key("code", code)))
+        return SessionId(session.decode()) if session else None
+
+    @_guarded
+    async def load(self, session: SessionId) -> Snapshot | None:
+        fields = await self._client.hmget(self._key("s", session), ["v", "seq", "t"])
+        version, seq, data = cast(list[bytes | None], fields)
+        if version is None or seq is None or data is None:
+            return None
+        return Snapshot(table_from(data), int(version), int(seq))
+
+    @_guarded
+    async def commit(
+        self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
+    ) -> tuple[Logged, ...]:
+        keys = [self._key("s", session), self._key("log", session)]
+        args: list[EncodableT] = [
+            expected_version,
+            table_bytes(table),
+            self._history,
+            self._idle_ms,
+            self._channel(session),
+            *(event_bytes(e) for e in events),
+        ]
+        first = int(await self._scripts["commit"](keys, args))
+        if first < 0:
+            raise VersionConflict(session)
+        logged = tuple(Logged(session, first + n, e) for n, e in enumerate(events))
+        if logged:
+            self._fanout.hand_out(session, logged)  # local listeners need not wait for the bell
+        return logged
+
+    @_guarded
+    async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
+        last = await self._client.hget(self._key("s", session), "seq")
+        if last is None or seq > int(last):
+            return None
+        if seq == int(last):
+            return ()
+        events = await self._read_log(session, seq)
+        if not events or events[0].seq != seq + 1:
+            return None
+        return events
+
+    async def _read_log(self, session: SessionId, after: int) -> list[Logged]:
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            await self._client.xrange(self._key("log", session), min=f"{after + 1}-0"),
+        )
+        return [
+            logged_from(session, int(entry_id.split(b"-")[0]), fields[b"e"])
+            for entry_id, fields in entries
+        ]
+
+    async def _read_seqs(self, sessions: Sequence[SessionId]) -> list[int]:
+        async with self._client.pipeline(transaction=False) as pipe:
+            for session in sessions:
+                pipe.hget(self._key("s", session), "seq")
+            values = await pipe.execute()
+        return [int(v) if v is not None else 0 for v in values]
+
+    @_guarded
+    async def subscribe(self, session: SessionId, listener: Listener) -> None:
+        current = await self._client.hget(self._key("s", session), "seq")
+        await self._fanout.subscribe(session, listener, int(current or 0))
+
+    async def unsubscribe(self, session: SessionId, listener: Listener) -> None:
+        await self._fanout.unsubscribe(session, listener)
+
+    # Presence -----------------------------------------------------------------------------
+
+    @_guarded
+    async def set_presence(
+        self, session: SessionId, player: PlayerId, connection: str, ttl: float
+    ) -> None:
+        keys = [self._key("pres", session), self._key("presence")]
+        args: list[EncodableT] = [session, player, connection, int(ttl * 1000), self._idle_ms]
+        await self._scripts["presence_set"](keys, args)
+
+    @_guarded
+    async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
+        keys = [self._key("pres", session), self._key("presence")]
+        return int(await self._scripts["presence_clear"](keys, [session, player, connection]))
+
+    @_guarded
+    async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
+        flat = await self._scripts["presence_lapsed"](
+            [self._key("presence")], [self._prefix, CLAIM_LIMIT]
+        )
+        return [
+            (SessionId(flat[i].decode()), PlayerId(flat[i + 1].decode()))
+            for i in range(0, len(flat), 2)
+        ]
+
+    # Deadlines ----------------------------------------------------------------------------
+
+    @_guarded
+    async def set_deadline(self, deadline: Deadline) -> None:
+        member = _member(deadline.session, deadline.kind, deadline.key)
+        await self._scripts["deadline_set"](self._deadline_keys(), [member, deadline.due])
+
+    @_guarded
+    async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None:
+        member = _member(session, kind, key)
+        due, claimed, claims = self._deadline_keys()
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zrem(due, member)
+            pipe.zrem(claimed, member)
+            pipe.hdel(claims, member)
+            await pipe.execute()
+
+    @_guarded
+    async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
+        flat = await self._scripts["deadline_claim"](
+            self._deadline_keys(), [now, lease, CLAIM_LIMIT]
+        )
+        claimed = []
+        for i in range(0, len(flat), 2):
+            session, kind, key = flat[i].decode().split("|", 2)
+            claimed.append(Deadline(SessionId(session), kind, key, int(float(flat[i + 1]))))
+        return claimed
+
+    @_guarded
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        _, claimed, claims = self._deadline_keys()
+        member = _member(deadline.session, deadline.kind, deadline.key)
+        await self._scripts["deadline_finish"]([claimed, claims], [member, deadline.due])
+
+    @_guarded
+    async def next_due(self) -> int | None:
+        first = await self._client.zrange(self._key("deadlines"), 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    # Slots and leases ---------------------------------------------------------------------
+
+    @_guarded
+    async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
+        keys = [self._key("slots", pool)]
+        return bool(await self._scripts["slot_acquire"](keys, [holder, limit, int(ttl * 1000)]))
+
+    @_guarded
+    async def release_slot(self, pool: str, holder: str) -> None:
+        await self._client.zrem(self._key("slots", pool), holder)
+
+    @_guarded
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        keys = [self._key("lease", name)]
+        return bool(await self._scripts["lease_acquire"](keys, [holder, int(ttl * 1000)]))
+
+    @_guarded
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._scripts["lease_release"]([self._key("lease", name)], [holder])
+
+    # Lifetime -----------------------------------------------------------------------------
+
+    @_guarded
+    async def expire(self, session: SessionId, ttl: float) -> None:
+        snapshot = await self.load(session)
+        if snapshot is None:
+            return
+        keys = [
+            self._key("s", session),
+            self._key("log", session),
+            self._key("pres", session),
+            self._key("code", snapshot.table.code),
+        ]
+        await self._scripts["expire"](keys, [session, max(1, int(ttl * 1000))])
+
+    async def close(self) -> None:
+        await self._fanout.close()
+        await self._client.aclose()
