@@ -42,15 +42,29 @@ def rest_of(text: str, already: str) -> str:
 
 
 class FallbackNarrator:
-    def __init__(self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND) -> None:
+    """Streams `tokens_per_second` on average, waking at most once per `step` seconds (the
+    hub coalesces what arrives within its window anyway, so finer pacing would only cost)."""
+
+    def __init__(
+        self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND, step: float = 0.0
+    ) -> None:
         if tokens_per_second <= 0:
             raise ValueError("tokens_per_second must be positive")
-        self._interval = 1.0 / tokens_per_second
+        self._rate = tokens_per_second
+        self._step = max(step, 1.0 / tokens_per_second)
 
     async def stream(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
     ) -> AsyncIterator[Piece]:
-        for token in tokens(rest_of(tell(facts), already)):
+        pieces = tokens(rest_of(tell(facts), already))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        told = 0
+        while told < len(pieces):
             if not hurry.is_set():
-                await asyncio.sleep(self._interval)
-            yield Piece(token, "fallback")
+                await asyncio.sleep(self._step)
+            due = int((loop.time() - began) * self._rate)
+            upto = len(pieces) if hurry.is_set() else min(len(pieces), max(told + 1, due))
+            for piece in pieces[told:upto]:
+                yield Piece(piece, "fallback")
+            told = upto

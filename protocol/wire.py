@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from collections import OrderedDict
 from collections.abc import Mapping
 from enum import Enum
 from functools import cache
@@ -30,18 +31,49 @@ def to_wire(message: object) -> Wire:
     kind = getattr(message, "T", None)
     if kind is not None:
         out["t"] = kind
-    for field in dataclasses.fields(message):  # type: ignore[arg-type]
-        value = getattr(message, field.name)
+    for name in _names(cast(type, type(message))):
+        value = getattr(message, name)
         if value is not None:
-            out[field.name] = _plain(value)
+            out[name] = _plain(value)
     return out
+
+
+_NESTED: OrderedDict[int, tuple[object, Wire]] = OrderedDict()
+_NESTED_LIMIT = 4096
+
+
+def _nested(value: object) -> Wire:
+    """The wire map of a frozen value inside a message, remembered: tables are rebuilt on
+    every change but share their unchanged parts, which need not be converted again.
+
+    Keyed by identity; the entry holds the value itself, so its id cannot be reused while
+    the entry lives. Only frozen dataclasses are remembered, and the maps are never mutated.
+    """
+    params = getattr(type(value), "__dataclass_params__", None)
+    if params is None or not params.frozen:
+        return to_wire(value)
+    key = id(value)
+    hit = _NESTED.get(key)
+    if hit is not None:
+        _NESTED.move_to_end(key)
+        return hit[1]
+    wire = to_wire(value)
+    _NESTED[key] = (value, wire)
+    if len(_NESTED) > _NESTED_LIMIT:
+        _NESTED.popitem(last=False)
+    return wire
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _plain(value: object) -> Any:
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_wire(value)
+        return _nested(value)
     if isinstance(value, tuple | list | frozenset):
         return [_plain(item) for item in value]
     if isinstance(value, Mapping):

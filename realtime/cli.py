@@ -22,6 +22,9 @@ import uvicorn
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import Settings, environment, from_environment, with_overrides
 
+SHUTDOWN_SECONDS = 5
+"""How long a stopping server waits for its sockets' handlers before cancelling them."""
+
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="maratang", description=__doc__.split("\n")[0])
@@ -126,6 +129,7 @@ def serve(settings: Settings) -> None:
         ws_per_message_deflate=False,
         log_level=settings.log_level,
         log_config=log_config(settings.log_level),
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
         lifespan="on",
     )
 

@@ -31,10 +31,6 @@ RETRY_CATCH_UP = 0.5
 """Seconds between attempts to catch a socket up while the engine is unreachable."""
 
 
-class SlowConsumer(Exception):
-    """The socket did not take a frame within the send timeout."""
-
-
 class SocketGone(Exception):
     """The socket closed under the writer; the receive loop will see it too."""
 
@@ -47,7 +43,6 @@ class Connection:
         player: PlayerView,
         engine: Engine,
         queue_limit: int,
-        send_timeout: float,
     ) -> None:
         self.id = secrets.token_hex(8)
         self.websocket = websocket
@@ -59,7 +54,7 @@ class Connection:
         self._engine = engine
         self._queue: deque[Frame] = deque()
         self._queue_limit = queue_limit
-        self._send_timeout = send_timeout
+        self._sending_since: float | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -112,8 +107,13 @@ class Connection:
 
     # The writer task ---------------------------------------------------------------------
 
+    def stalled(self, now: float, timeout: float) -> bool:
+        """Whether one frame has been on its way to the socket for more than `timeout` s
+        (`now` on the event loop's clock)."""
+        return self._sending_since is not None and now - self._sending_since > timeout
+
     async def run_writer(self) -> None:
-        """Send queued frames, catching up from the log when behind. Ends on a slow socket."""
+        """Send queued frames, catching up from the log when behind, until the socket goes."""
         try:
             while True:
                 await self._wake.wait()
@@ -123,9 +123,6 @@ class Connection:
                 self._idle.set()
                 if self._lagging and self.session is not None:
                     await self._catch_up_when_possible(self.session)
-        except SlowConsumer:
-            log.info("closing slow socket of %s", self.player.id)
-            await self.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume")
         except SocketGone:
             return
 
@@ -169,12 +166,13 @@ class Connection:
             if isinstance(frame, bytes)
             else self.websocket.send_text(frame)
         )
+        self._sending_since = asyncio.get_running_loop().time()
         try:
-            await asyncio.wait_for(send, self._send_timeout)
-        except TimeoutError:
-            raise SlowConsumer from None
+            await send
         except (WebSocketDisconnect, RuntimeError, OSError):
             raise SocketGone from None
+        finally:
+            self._sending_since = None
 
     async def close(self, code: CloseCode, reason: str = "") -> None:
         if self.websocket.application_state == WebSocketState.CONNECTED:

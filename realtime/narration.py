@@ -152,8 +152,10 @@ class Narrations:
             )
         except ProtocolError:
             return  # the table closed or moved on: nothing left to tell
-        except EngineUnavailable:
-            log.warning("narration %s of %s paused: the engine is unreachable", nid, session)
+        except EngineUnavailable as exc:
+            log.warning(
+                "narration %s of %s paused: the engine is unreachable (%s)", nid, session, exc
+            )
             return  # its watchdog brings it back once the engine is
         except Exception:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)

@@ -14,7 +14,7 @@ from typing import Any
 
 from game import commands as c
 from llm.fallback import FallbackNarrator
-from protocol.errors import ProtocolError
+from protocol.errors import CloseCode, ProtocolError
 from protocol.events import Bye
 from realtime.auth import TokenSigner
 from realtime.connection import Connection
@@ -59,6 +59,7 @@ class Runtime:
     deadlines: DeadlineRunner
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     connections: set[Connection] = field(default_factory=set)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
     """Every socket past its `hello`, in a session or not."""
 
     @classmethod
@@ -66,7 +67,7 @@ class Runtime:
         engine = make_engine(settings)
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
-        narrator = FallbackNarrator(settings.fallback_tps)
+        narrator = FallbackNarrator(settings.fallback_tps, step=settings.coalesce_ms / 1000)
         service = SessionService(engine, narrator, settings, deadlines.wake, process_name())
         return cls(
             settings=settings,
@@ -88,6 +89,7 @@ class Runtime:
         ttl = self.settings.presence_ttl
         while True:
             await asyncio.sleep(ttl / 3)
+            self._close_stalled()
             try:
                 for conn in list(self.hub.connections()):
                     if conn.session is not None:
@@ -98,9 +100,19 @@ class Runtime:
             except EngineUnavailable:
                 log.warning("presence not refreshed: the engine is unreachable")
 
+    def _close_stalled(self) -> None:
+        """Close (resumably) the sockets that stopped taking frames: the rest go on."""
+        now = asyncio.get_running_loop().time()
+        for conn in list(self.connections):
+            if conn.stalled(now, self.settings.send_timeout):
+                log.info("closing the stalled socket of %s", conn.player.id)
+                self.spawn(conn.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume"), "close")
+
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        """Run `work` in the background for as long as the runtime lives."""
-        self.tasks.append(asyncio.create_task(work, name=name))
+        """Run `work` in the background (cancelled if the runtime stops first)."""
+        task = asyncio.create_task(work, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def farewell(self, retry_ms: int, timeout: float) -> None:
         """Tell every socket to reconnect in `retry_ms` (the server is going away), and give
@@ -113,9 +125,9 @@ class Runtime:
                 await asyncio.wait_for(asyncio.gather(*waits), timeout)
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        for task in (*self.tasks, *self.background):
             task.cancel()
-        for task in self.tasks:
+        for task in (*self.tasks, *self.background):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.service.narrations.close()

@@ -41,14 +41,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if hello is None:
         return
     player, message = hello
-    conn = Connection(
-        websocket,
-        codec,
-        player,
-        runtime.engine,
-        runtime.settings.send_queue,
-        runtime.settings.send_timeout,
-    )
+    conn = Connection(websocket, codec, player, runtime.engine, runtime.settings.send_queue)
     writer = asyncio.create_task(conn.run_writer(), name=f"writer {conn.id}")
     runtime.connections.add(conn)
     try:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar, cast
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
@@ -45,6 +45,10 @@ R = TypeVar("R")
 DEFAULT_HISTORY = 2000
 IDLE_TTL = 24 * 3600.0
 CLAIM_LIMIT = 100
+POOL_SIZE = 64
+"""Redis connections per process, besides its pub/sub connection."""
+TABLE_CACHE = 10_000
+"""Tables remembered per process (a table is a few hundred bytes)."""
 
 
 def _guarded(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
@@ -87,6 +91,7 @@ class RedisEngine:
             for name in (
                 "commit",
                 "create",
+                "load",
                 "expire",
                 "presence_set",
                 "presence_clear",
@@ -99,19 +104,25 @@ class RedisEngine:
                 "lease_release",
             )
         }
+        self._tables: dict[SessionId, Snapshot] = {}
         self._fanout = RedisFanout(client, self._channel, self._read_log, self._read_seqs, sweep)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisEngine:
-        """An engine on a new client that gives up on an unreachable Redis within seconds."""
-        client = Redis.from_url(
+        """An engine on a new client that gives up on an unreachable Redis within seconds.
+
+        Commands share a bounded pool of connections; when all are busy, a command waits
+        for one (up to the socket timeout) rather than failing."""
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=POOL_SIZE,
+            timeout=5,
             socket_timeout=5,
             socket_connect_timeout=2,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
             health_check_interval=10,
         )
-        return cls(client, **options)
+        return cls(Redis.from_pool(pool), **options)
 
     # Keys ---------------------------------------------------------------------------------
 
@@ -145,11 +156,24 @@ class RedisEngine:
 
     @_guarded
     async def load(self, session: SessionId) -> Snapshot | None:
-        fields = await self._client.hmget(self._key("s", session), ["v", "seq", "t"])
-        version, seq, data = cast(list[bytes | None], fields)
-        if version is None or seq is None or data is None:
+        known = self._tables.get(session)
+        reply = await self._scripts["load"](
+            [self._key("s", session)], [known.version if known else 0]
+        )
+        if not reply:
+            self._tables.pop(session, None)
             return None
-        return Snapshot(table_from(data), int(version), int(seq))
+        version, seq = int(reply[0]), int(reply[1])
+        if len(reply) == 2 and known is not None:
+            return known  # unchanged since this process last read or wrote it
+        return self._remember(session, Snapshot(table_from(reply[2]), version, seq))
+
+    def _remember(self, session: SessionId, snapshot: Snapshot) -> Snapshot:
+        """Keep the last table seen per session, so an unchanged one is not read again."""
+        self._tables[session] = snapshot
+        if len(self._tables) > TABLE_CACHE:
+            self._tables.pop(next(iter(self._tables)))
+        return snapshot
 
     @_guarded
     async def commit(
@@ -167,6 +191,8 @@ class RedisEngine:
         first = int(await self._scripts["commit"](keys, args))
         if first < 0:
             raise VersionConflict(session)
+        last = first + len(events) - 1
+        self._remember(session, Snapshot(table, expected_version + 1, last))
         logged = tuple(Logged(session, first + n, e) for n, e in enumerate(events))
         if logged:
             self._fanout.hand_out(session, logged)  # local listeners need not wait for the bell

@@ -159,14 +159,26 @@ class RedisFanout:
                 if message is not None and message.get("type") == "message":
                     await self._ring(message)
             if loop.time() - swept >= self._sweep:
+                await self._resubscribe()
                 await self._catch_up_all()
                 swept = loop.time()
+
+    async def _resubscribe(self) -> None:
+        """Subscribe to the channels a failed `subscribe` left out."""
+        if self._pubsub is None:
+            return
+        subscribed = {c.decode() if isinstance(c, bytes) else c for c in self._pubsub.channels}
+        missing = [self._channel(s) for s in self._listeners if self._channel(s) not in subscribed]
+        if missing:
+            await self._pubsub.subscribe(*missing)
 
     async def _ring(self, message: dict[str, Any]) -> None:
         session = self._sessions_by_channel.get(message["channel"])
         if session is None:
             return
         first, *payloads = msgpack.unpackb(message["data"], raw=True)
+        if first + len(payloads) - 1 <= self._handed.get(session, 0):
+            return  # this process committed them and handed them out already
         events = [logged_from(session, first + i, p) for i, p in enumerate(payloads)]
         if not self.hand_out(session, events):
             await self._catch_up(session)

@@ -219,3 +219,19 @@ async def test_the_game_goes_on_after_redis_restarts(
         if m["t"] == "narration.delta" and m["nid"] == "r1.entrance"
     ]
     assert "".join(told) == entrance["text"]
+
+
+async def test_players_of_a_dead_process_are_marked_away_then_lose_their_seats(
+    stack: ExitStack, prefix: str
+) -> None:
+    env = {"MARATANG_PRESENCE_TTL": "1"}
+    survivor = start(stack, prefix, *FAST, "--grace-seconds", "1", **env)
+    doomed = start(stack, prefix, *FAST, "--grace-seconds", "1", **env)
+    table = await table_across([survivor, doomed], ["민지", "Alex"], rounds=1)
+    alex = table.seats[1].player["id"]
+    doomed.process.send_signal(signal.SIGKILL)  # no socket closes cleanly on the server side
+    away = await table.host.wait_for(lambda m: m["t"] == "player.away", 15)
+    left = await table.host.wait_for(lambda m: m["t"] == "player.left", 15)
+    assert away["player"] == left["player"] == alex
+    assert left["reason"] == "timeout"
+    assert left["seq"] == away["seq"] + 1
