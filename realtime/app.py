@@ -70,8 +70,10 @@ def farewell_first(runtime: Runtime) -> None:
             continue
 
         async def goodbye(previous: Handler, signum: int, frame: FrameType | None) -> None:
-            await runtime.farewell(retry_ms=BYE_RETRY_MS, timeout=1.0)
-            previous(signum, frame)
+            try:
+                await runtime.farewell(retry_ms=BYE_RETRY_MS, timeout=1.0)
+            finally:
+                previous(signum, frame)  # whatever happened, the server must hear of it
 
         def handler(signum: int, frame: FrameType | None, previous: Handler = previous) -> None:
             loop.call_soon_threadsafe(

@@ -98,7 +98,7 @@ class Narrations:
     # Ownership ----------------------------------------------------------------------------
 
     async def _run(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
-        lease = f"narration:{session}"
+        lease = f"narration:{session}:{nid}"
         try:
             if not await self._engine.acquire_lease(lease, self._holder, self._lease):
                 await self._watch(session, nid)  # another process tells it; look again later

@@ -31,6 +31,7 @@ log = logging.getLogger("maratang")
 
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+STOP_SECONDS = 5.0
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -59,8 +60,8 @@ class Runtime:
     deadlines: DeadlineRunner
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     connections: set[Connection] = field(default_factory=set)
-    background: set[asyncio.Task[None]] = field(default_factory=set)
     """Every socket past its `hello`, in a session or not."""
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -99,6 +100,8 @@ class Runtime:
                         await self.service.execute(session, c.Away(player))
             except EngineUnavailable:
                 log.warning("presence not refreshed: the engine is unreachable")
+            except Exception:
+                log.exception("presence round failed; trying again")
 
     def _close_stalled(self) -> None:
         """Close (resumably) the sockets that stopped taking frames: the rest go on."""
@@ -125,10 +128,17 @@ class Runtime:
                 await asyncio.wait_for(asyncio.gather(*waits), timeout)
 
     async def stop(self) -> None:
-        for task in (*self.tasks, *self.background):
+        """Stop the background work, the narrations and the engine, each within a bound, so
+        a stuck part cannot keep the process from exiting."""
+        tasks = (*self.tasks, *self.background)
+        for task in tasks:
             task.cancel()
-        for task in (*self.tasks, *self.background):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.service.narrations.close()
-        await self.engine.close()
+        for step in (
+            asyncio.gather(*tasks, return_exceptions=True),
+            self.service.narrations.close(),
+            self.engine.close(),
+        ):
+            try:
+                await asyncio.wait_for(step, STOP_SECONDS)
+            except TimeoutError:
+                log.error("a part of the server did not stop within %s s", STOP_SECONDS)

@@ -30,6 +30,7 @@ log = logging.getLogger("maratang.redis")
 ReadLog = Callable[[SessionId, int], Awaitable[list[Logged]]]
 """The logged events after a seq that the log still holds (the oldest may be gone)."""
 ReadSeqs = Callable[[Sequence[SessionId]], Awaitable[list[int]]]
+CLOSE_SECONDS = 2.0
 REDIS_DOWN = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -60,6 +61,7 @@ class RedisFanout:
         self._pubsub: PubSub | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def subscribe(self, session: SessionId, listener: Listener, current: int) -> None:
         """Hand `listener` the events of `session` after `current`."""
@@ -114,23 +116,25 @@ class RedisFanout:
             self._task = asyncio.create_task(self._run(), name="redis fan-out")
 
     async def close(self) -> None:
+        self._closing = True  # the reader stops even where a client library ate the cancel
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait({self._task}, timeout=CLOSE_SECONDS)
         if self._pubsub is not None:
             with contextlib.suppress(*REDIS_DOWN):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._closing:
             try:
                 await self._connect()
                 backoff = 0.1
                 await self._listen()
             except REDIS_DOWN as exc:
                 log.warning("pub/sub connection lost (%s); reconnecting", exc)
+            except Exception:
+                log.exception("fan-out failed; reconnecting and catching up from the log")
             if self._pubsub is not None:
                 with contextlib.suppress(*REDIS_DOWN):
                     await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -148,7 +152,7 @@ class RedisFanout:
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
         swept = loop.time()
-        while True:
+        while not self._closing:
             pubsub = self._pubsub
             if pubsub is None or not self._listeners or not pubsub.subscribed:
                 self._changed.clear()

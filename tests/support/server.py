@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -36,6 +37,19 @@ class Server:
         return f"ws://{self.host}:{self.port}/ws"
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM to the server and its workers; SIGKILL to whatever is left after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # a worker that outlived its parent
+
+
 def _wait_until_healthy(server: Server, deadline: float) -> None:
     """The port is bound before its workers accept: ask until one answers."""
     while True:
@@ -63,6 +77,7 @@ def running_server(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its workers share its process group, stopped together
     )
     output: list[str] = []
     ready = threading.Event()
@@ -93,13 +108,8 @@ def running_server(
     try:
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join(5)
+        _stop(process)
+        reader.join(10)
         assert process.stdout is not None
         process.stdout.close()
         print("--- server output ---\n" + "".join(output))  # shown by pytest on failure
