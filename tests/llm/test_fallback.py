@@ -17,7 +17,7 @@ from game.catalog import (
     IngredientId,
 )
 from llm.facts import NarrationFacts, Standing, Tasting
-from llm.fallback import FallbackNarrator, tokens
+from llm.fallback import FallbackNarrator, rest_of, tokens
 from llm.narrator import overall_source
 from llm.templates import josa, tell
 from protocol.types import Lang, NarrationId, NarrationKind, SessionId
@@ -139,3 +139,17 @@ def test_sources_combine_into_llm_fallback_or_mixed() -> None:
 def test_a_narrator_pace_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         FallbackNarrator(tokens_per_second=0)
+
+
+def test_a_taken_over_narration_goes_on_from_where_it_stopped() -> None:
+    text = tell(facts("tasting"))
+    assert rest_of(text, text[:40]) == text[40:]
+    assert rest_of(text, "") == text
+    assert rest_of(text, "a model's own opening") == "\n" + text  # another narrator began it
+
+
+async def test_the_stream_continues_a_narration_already_begun() -> None:
+    narrator = FallbackNarrator(tokens_per_second=5000, step=0.01)
+    text = tell(facts("entrance"))
+    rest = [p.text async for p in narrator.stream(facts("entrance"), asyncio.Event(), text[:25])]
+    assert text[:25] + "".join(rest) == text
