@@ -64,11 +64,14 @@ class Narrations:
         task.add_done_callback(lambda _: self._forget(session, nid))
 
     async def take_over(self, session: SessionId, nid: NarrationId) -> None:
-        """The watchdog of a narration fell due: its holder may be dead. Go on with it."""
+        """The watchdog of a narration fell due: its holder may be dead. Go on with it.
+
+        The watchdog is set again first, so that if this attempt fails too (the store is
+        still away, the holder is alive after all), the narration is looked at again."""
+        await self._watch(session, nid)
         running = self._running.get(session)
         if running is not None and running[0] == nid and not running[1].done():
-            await self._watch(session, nid)  # it is ours and alive: the renewal was late
-            return
+            return  # it is ours and alive: the renewal was late
         log.info("taking over narration %s of %s", nid, session)
         self.start(session, nid)
 
@@ -109,9 +112,10 @@ class Narrations:
         assert task is not None
         keeper = asyncio.create_task(self._keep(session, nid, lease, task), name=f"lease {nid}")
         try:
-            await self._tell(session, nid, hurry)
+            done = await self._tell(session, nid, hurry)
         finally:
             keeper.cancel()
+        if done:  # a paused narration keeps its watchdog: it is taken up again later
             with contextlib.suppress(EngineUnavailable):
                 await self._engine.cancel_deadline(session, WATCHDOG, nid)
                 await self._engine.release_lease(lease, self._holder)
@@ -137,13 +141,17 @@ class Narrations:
 
     # Telling ------------------------------------------------------------------------------
 
-    async def _tell(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
-        snapshot = await self._engine.load(session)
+    async def _tell(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> bool:
+        """Tell the narration to its end; False if it paused (the store went away)."""
+        try:
+            snapshot = await self._engine.load(session)
+        except EngineUnavailable:
+            return False
         narration = snapshot.table.narration if snapshot else None
         if snapshot is None or narration is None or narration.nid != nid:
-            return
+            return True
         if not narration.streaming:
-            return
+            return True
         told = _Told(narration.text, narration.told_by)
         try:
             facts = facts_for(snapshot.table, narration)
@@ -151,16 +159,21 @@ class Narrations:
                 session, nid, self._narrator.stream(facts, hurry, narration.text), told
             )
         except ProtocolError:
-            return  # the table closed or moved on: nothing left to tell
+            return True  # the table closed or moved on: nothing left to tell
         except EngineUnavailable as exc:
             log.warning(
                 "narration %s of %s paused: the engine is unreachable (%s)", nid, session, exc
             )
-            return  # its watchdog brings it back once the engine is
+            return False  # its watchdog brings it back once the engine is
         except Exception:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
-        with contextlib.suppress(ProtocolError):
+        try:
             await self._execute(session, c.NarrateEnd(nid, told.text, told.source, now_ms()))
+        except ProtocolError:
+            pass  # the table closed or moved on meanwhile
+        except EngineUnavailable:
+            return False
+        return True
 
     async def _relay(
         self, session: SessionId, nid: NarrationId, pieces: AsyncIterator[Piece], told: _Told

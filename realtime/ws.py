@@ -49,7 +49,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _receive_loop(conn, runtime)
     except EngineUnavailable:
         conn.reply(Error(code=ErrorCode.BUSY, message="the game store is unreachable", retry=True))
-        await conn.drained()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(conn.drained(), 1.0)
         await conn.close(CloseCode.TRY_AGAIN_LATER, "try again later")
     finally:
         runtime.connections.discard(conn)

@@ -195,6 +195,16 @@ async def test_the_game_goes_on_after_redis_restarts(
         "bowl.submit", round=1, ingredients=BOWLS[1], spice=1
     )
     assert (refused["code"], refused["retry"]) == ("busy", True)
+    late = await Client.open(servers[0].ws_url)  # a player coming back during the outage
+    await late.send(
+        {
+            "t": "hello",
+            "token": table.seats[1].token,
+            "resume": {"session": table.session, "seq": 1},
+        }
+    )
+    assert (await late.closed)[0] == 1013  # try again later
+    assert late.received[-1]["code"] == "busy"
     store.start()  # the same data directory: the AOF brings every commit back
 
     for number in (1, 2):
