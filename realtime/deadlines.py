@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from realtime.narration import now_ms
+from realtime.clock import now_ms
 from storage.engine import Deadline, Engine, EngineUnavailable
 
 log = logging.getLogger("maratang.deadlines")

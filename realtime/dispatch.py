@@ -19,9 +19,9 @@ from protocol.messages import (
     SessionSettings,
 )
 from protocol.types import SessionId
+from realtime.clock import now_ms
 from realtime.connection import Connection
 from realtime.hub import Hub
-from realtime.narration import now_ms
 from realtime.service import SessionService
 from storage.engine import Engine, EngineUnavailable
 

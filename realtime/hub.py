@@ -42,16 +42,23 @@ class Hub:
 
     async def unfollow(self, conn: Connection) -> None:
         session = conn.session
-        conn.unfollow()
         if session is None:
             return
+        listener = self._forget(session, conn)
+        if listener is not None:
+            await self._engine.unsubscribe(session, listener)
+
+    def _forget(self, session: SessionId, conn: Connection) -> Listener | None:
+        """Stop `conn` following `session`; the session's listener if it was the last."""
+        conn.unfollow()
         followers = self._local.get(session)
         if followers is None:
-            return
+            return None
         followers.discard(conn)
-        if not followers:
-            del self._local[session]
-            await self._engine.unsubscribe(session, self._listeners.pop(session))
+        if followers:
+            return None
+        del self._local[session]
+        return self._listeners.pop(session)
 
     def _fan_out(self, session: SessionId, events: Sequence[Logged]) -> None:
         followers = self._local.get(session)
@@ -74,16 +81,11 @@ class Hub:
         """A player left the table: their other sockets stop following it (after seeing
         `player.left`), as the one that asked to leave already has."""
         for conn in [c for c in followers if c.player.id == player]:
-            followers.discard(conn)
-            conn.unfollow()
-        if not followers:
-            del self._local[session]
-            listener = self._listeners.pop(session)
-            task = asyncio.get_running_loop().create_task(
-                self._engine.unsubscribe(session, listener)
-            )
-            self._cleanups.add(task)
-            task.add_done_callback(self._cleanups.discard)
+            listener = self._forget(session, conn)
+            if listener is not None:  # fan-out cannot await: unsubscribe in the background
+                task = asyncio.create_task(self._engine.unsubscribe(session, listener))
+                self._cleanups.add(task)
+                task.add_done_callback(self._cleanups.discard)
 
     def connections(self) -> Iterator[Connection]:
         for followers in self._local.values():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +23,7 @@ from llm.facts import facts_for
 from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
 from protocol.types import NarrationId, NarrationSource, SessionId
+from realtime.clock import now_ms
 from storage.engine import Deadline, Engine, EngineUnavailable
 
 log = logging.getLogger("maratang.narration")
@@ -31,10 +31,6 @@ log = logging.getLogger("maratang.narration")
 Execute = Callable[[SessionId, c.Command], Awaitable[object]]
 WATCHDOG = "narration"
 """The kind of deadline that watches over a running narration."""
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Narrations:
@@ -104,8 +100,7 @@ class Narrations:
         lease = f"narration:{session}:{nid}"
         try:
             if not await self._engine.acquire_lease(lease, self._holder, self._lease):
-                await self._watch(session, nid)  # another process tells it; look again later
-                return
+                return  # another process tells it; its watchdog is armed
         except EngineUnavailable:
             return  # the watchdog brings it back when the store does
         task = asyncio.current_task()

@@ -58,10 +58,10 @@ class Runtime:
     service: SessionService
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    """Background work, cancelled when the runtime stops."""
     connections: set[Connection] = field(default_factory=set)
     """Every socket past its `hello`, in a session or not."""
-    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -81,8 +81,8 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        self.tasks.append(asyncio.create_task(self.deadlines.run(), name="deadlines"))
-        self.tasks.append(asyncio.create_task(self._keep_presence(), name="presence"))
+        self.spawn(self.deadlines.run(), "deadlines")
+        self.spawn(self._keep_presence(), "presence")
 
     async def _keep_presence(self) -> None:
         """Keep this process's players marked present, and mark away the players of a
@@ -114,8 +114,8 @@ class Runtime:
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` in the background (cancelled if the runtime stops first)."""
         task = asyncio.create_task(work, name=name)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
     async def farewell(self, retry_ms: int, timeout: float) -> None:
         """Tell every socket to reconnect in `retry_ms` (the server is going away), and give
@@ -130,7 +130,7 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the background work, the narrations and the engine, each within a bound, so
         a stuck part cannot keep the process from exiting."""
-        tasks = (*self.tasks, *self.background)
+        tasks = tuple(self.tasks)
         for task in tasks:
             task.cancel()
         for step in (

@@ -36,7 +36,8 @@ from protocol.types import (
     SessionId,
     Settings,
 )
-from realtime.narration import WATCHDOG, Narrations, now_ms
+from realtime.clock import now_ms
+from realtime.narration import WATCHDOG, Narrations
 from realtime.settings import Settings as ServerSettings
 from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
 

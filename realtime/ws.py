@@ -16,9 +16,9 @@ from protocol.events import Error, Welcome
 from protocol.messages import Hello
 from protocol.types import PlayerView
 from realtime.auth import BadToken
+from realtime.clock import now_ms
 from realtime.connection import Connection
 from realtime.limits import MAX_STRIKES, TokenBucket
-from realtime.narration import now_ms
 from realtime.runtime import Runtime
 from storage.engine import EngineUnavailable
 
