@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from llm.facts import NarrationFacts
 from llm.narrator import Piece
-from llm.templates import tell
+from llm.templates import recap, tell
 
 DEFAULT_TOKENS_PER_SECOND = 30.0
 _WORD = re.compile(r"\S+\s*|\s+")
@@ -33,12 +33,15 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def rest_of(text: str, already: str) -> str:
-    """What is left to tell of `text` when `already` was told: the remainder when `already`
-    is its beginning, otherwise the whole text after a line break (another narrator began it)."""
+def rest_of(facts: NarrationFacts, already: str) -> str:
+    """What is left to tell when `already` was told: the remainder of the fallback's own text
+    when `already` is its beginning; otherwise (the model began it) a recap of the facts
+    that carry the game, hints, scores and places, after a line break."""
+    text = tell(facts)
     if text.startswith(already):
         return text[len(already) :]
-    return "\n" + text
+    summary = recap(facts)
+    return "\n" + summary if summary else ""
 
 
 class FallbackNarrator:
@@ -55,8 +58,8 @@ class FallbackNarrator:
 
     async def stream(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
-    ) -> AsyncIterator[Piece]:
-        pieces = tokens(rest_of(tell(facts), already))
+    ) -> AsyncGenerator[Piece, None]:
+        pieces = tokens(rest_of(facts, already))
         loop = asyncio.get_running_loop()
         began = loop.time()
         told = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,7 +31,7 @@ class Narrator(Protocol):
 
     def stream(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
-    ) -> AsyncIterator[Piece]: ...
+    ) -> AsyncGenerator[Piece, None]: ...
 
 
 def overall_source(sources: Iterable[NarrationSource]) -> NarrationSource:

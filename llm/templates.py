@@ -21,8 +21,22 @@ def josa(word: str, with_final: str, without_final: str) -> str:
     return with_final if (ord(last) - ord("가")) % 28 else without_final
 
 
+SCENE = {"entrance": 2, "tasting": 1, "finale": 1}
+"""How many opening sentences of each kind only set the scene (a recap leaves them out)."""
+
+
 def tell(facts: NarrationFacts) -> str:
     """The whole narration for these facts, in the table's language."""
+    return " ".join(_sentences(facts))
+
+
+def recap(facts: NarrationFacts) -> str:
+    """The sentences that carry the facts (hints, scores, places), without the scene: what is
+    worth telling after another narrator stopped part-way."""
+    return " ".join(_sentences(facts)[SCENE[facts.kind] :])
+
+
+def _sentences(facts: NarrationFacts) -> list[str]:
     korean = facts.lang == "ko"
     if facts.kind == "entrance":
         return _entrance_ko(facts) if korean else _entrance_en(facts)
@@ -63,7 +77,7 @@ def _ordinal_ko(number: int) -> str:
     return ORDINALS_KO[number - 1] if 0 < number <= len(ORDINALS_KO) else str(number)
 
 
-def _entrance_ko(facts: NarrationFacts) -> str:
+def _entrance_ko(facts: NarrationFacts) -> list[str]:
     c = _customer(facts)
     likes = [_hint(t, True) for t in sorted(c.likes)]
     dislike = _hint(sorted(c.dislikes)[0], True)
@@ -79,21 +93,19 @@ def _entrance_ko(facts: NarrationFacts) -> str:
         else "오늘은 지갑이 넉넉해 보여요."
     )
     liked = "과 ".join(likes) if len(likes) > 1 else likes[0]
-    return " ".join(
-        [
-            f"딸랑, 문이 열리고 {c.name}{josa(c.name, '이', '가')} 들어옵니다.",
-            c.story,
-            f"오늘은 {liked}{josa(liked, '이', '가')} 당기는 눈치예요.",
-            f"다만 {dislike}{josa(dislike, '은', '는')} 질색이래요.",
-            _craving(c, True),
-            spice,
-            wallet,
-            f"{_ordinal_ko(facts.round)} 번째 손님을 위한 한 그릇, 시작해 볼까요?",
-        ]
-    )
+    return [
+        f"딸랑, 문이 열리고 {c.name}{josa(c.name, '이', '가')} 들어옵니다.",
+        c.story,
+        f"오늘은 {liked}{josa(liked, '이', '가')} 당기는 눈치예요.",
+        f"다만 {dislike}{josa(dislike, '은', '는')} 질색이래요.",
+        _craving(c, True),
+        spice,
+        wallet,
+        f"{_ordinal_ko(facts.round)} 번째 손님을 위한 한 그릇, 시작해 볼까요?",
+    ]
 
 
-def _entrance_en(facts: NarrationFacts) -> str:
+def _entrance_en(facts: NarrationFacts) -> list[str]:
     c = _customer(facts)
     likes = " and ".join(_hint(t, False) for t in sorted(c.likes))
     dislike = _hint(sorted(c.dislikes)[0], False)
@@ -108,18 +120,16 @@ def _entrance_en(facts: NarrationFacts) -> str:
         if c.budget < TIGHT_BUDGET
         else ("Tonight their wallet looks generous.")
     )
-    return " ".join(
-        [
-            f"The bell jingles and {c.name_en} walks in.",
-            c.story_en,
-            f"Tonight they seem to want {likes}.",
-            f"But {dislike} is the last thing they want.",
-            _craving(c, False),
-            spice,
-            wallet,
-            f"Customer number {facts.round} is waiting. Let's cook!",
-        ]
-    )
+    return [
+        f"The bell jingles and {c.name_en} walks in.",
+        c.story_en,
+        f"Tonight they seem to want {likes}.",
+        f"But {dislike} is the last thing they want.",
+        _craving(c, False),
+        spice,
+        wallet,
+        f"Customer number {facts.round} is waiting. Let's cook!",
+    ]
 
 
 REACTIONS_KO = (
@@ -142,7 +152,7 @@ def _reaction(score: int, table: tuple[tuple[int, str], ...]) -> str:
     return next(text for limit, text in table if score < limit)
 
 
-def _tasting_ko(facts: NarrationFacts) -> str:
+def _tasting_ko(facts: NarrationFacts) -> list[str]:
     c = _customer(facts)
     lines = [f"{c.name}{josa(c.name, '이', '가')} 숟가락을 듭니다."]
     for t in reversed(facts.tastings):
@@ -150,7 +160,7 @@ def _tasting_ko(facts: NarrationFacts) -> str:
     if facts.tastings:
         winner = facts.tastings[0]
         lines.append(f"이번 라운드의 승자는 {winner.name}님! {winner.score}점으로 왕관을 씁니다.")
-    return " ".join(lines)
+    return lines
 
 
 def _taste_ko(t: Tasting, c: Customer) -> str:
@@ -161,7 +171,7 @@ def _taste_ko(t: Tasting, c: Customer) -> str:
     return f"{t.name}님의 {SPICES[t.spice].name} 그릇, {items}. {c.name}, {reaction} {t.score}점!"
 
 
-def _tasting_en(facts: NarrationFacts) -> str:
+def _tasting_en(facts: NarrationFacts) -> list[str]:
     c = _customer(facts)
     lines = [f"{c.name_en} picks up the spoon."]
     for t in reversed(facts.tastings):
@@ -169,7 +179,7 @@ def _tasting_en(facts: NarrationFacts) -> str:
     if facts.tastings:
         winner = facts.tastings[0]
         lines.append(f"This round goes to {winner.name}, crowned with {winner.score} points!")
-    return " ".join(lines)
+    return lines
 
 
 def _taste_en(t: Tasting, c: Customer) -> str:
@@ -188,29 +198,27 @@ def _split_winners(standings: tuple[Standing, ...]) -> tuple[str, int, bool, lis
     return ", ".join(s.name for s in winners), winners[0].total, len(winners) > 1, rest
 
 
-def _finale_ko(standings: tuple[Standing, ...]) -> str:
+def _finale_ko(standings: tuple[Standing, ...]) -> list[str]:
     if not standings:
-        return "오늘 영업은 여기까지입니다."
+        return ["오늘 영업은 여기까지입니다."]
     names, total, tied, rest = _split_winners(standings)
     title = "공동 1위 셰프는" if tied else "최고 셰프는"
-    lines = [
+    return [
         "마지막 손님까지 배웅했습니다.",
         f"오늘의 {title} {names}님, 총 {total}점!",
         *(f"{s.place}위 {s.name}님, {s.total}점." for s in rest),
         "모두 수고하셨어요. 또 놀러 오세요!",
     ]
-    return " ".join(lines)
 
 
-def _finale_en(standings: tuple[Standing, ...]) -> str:
+def _finale_en(standings: tuple[Standing, ...]) -> list[str]:
     if not standings:
-        return "That's all for tonight."
+        return ["That's all for tonight."]
     names, total, tied, rest = _split_winners(standings)
     title = "top chefs, tied, are" if tied else "top chef is"
-    lines = [
+    return [
         "The last customer has gone home.",
         f"Tonight's {title} {names}, with {total} points!",
         *(f"Place {s.place}: {s.name}, {s.total} points." for s in rest),
         "Thanks for cooking. Come back soon!",
     ]
-    return " ".join(lines)

@@ -1,7 +1,8 @@
 """`maratang`: the command line.
 
     maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
-                   [--engine memory|redis://HOST:PORT/DB] [--workers N]
+                   [--engine memory|redis://HOST:PORT/DB] [--workers N] [--llm-url URL[,URL]]
+    maratang llm-sim [--host H] [--port P] [--model NAME] [--ttft S] [--tps N] [--fault MODE] ...
 
 Flags override `MARATANG_*` environment settings, which override the defaults. Without any,
 `serve` runs on the embedded defaults: the memory engine, the fallback narrator, no database.
@@ -19,8 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
+from llm.endpoints import endpoint_bases
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import Settings, environment, from_environment, with_overrides
+from realtime.sim_cli import add_sim_parser, run_sim
 
 SHUTDOWN_SECONDS = 5
 """How long a stopping server waits for its sockets' handlers before cancelling them."""
@@ -55,7 +58,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="hub processes (default 1; more need --engine redis)",
     )
+    serve.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="vLLM (OpenAI-compatible) servers, comma-separated (default: the fallback narrator)",
+    )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    add_sim_parser(commands)
     return top
 
 
@@ -80,6 +89,9 @@ def check(settings: Settings) -> None:
         )
     if settings.engine != "memory" and not settings.engine.startswith(REDIS_SCHEMES):
         raise ValueError(f"--engine {settings.engine!r}: use memory or a redis:// URL")
+    endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
+    if settings.llm_slots < 1:
+        raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
 
 
 def redacted(url: str) -> str:
@@ -102,12 +114,23 @@ def describe(settings: Settings) -> list[str]:
     lines = [
         engine,
         f"workers: {settings.workers}",
-        f"narrator: fallback templates at {settings.fallback_tps:g} tokens/s (no LLM configured)",
+        narrator_line(settings),
         "records: not persisted (no database configured)",
     ]
     if settings.dev_secret:
         lines.append("secret: development default (set MARATANG_SECRET in production)")
     return lines
+
+
+def narrator_line(settings: Settings) -> str:
+    fallback = f"fallback templates at {settings.fallback_tps:g} tokens/s"
+    if not settings.llm_url:
+        return f"narrator: {fallback} (no LLM configured)"
+    urls = ", ".join(redacted(url) for url in endpoint_bases(settings.llm_url))
+    return (
+        f"narrator: {settings.llm_model} at {urls} (up to {settings.llm_slots} narrations "
+        f"each), then {fallback}"
+    )
 
 
 def serve(settings: Settings) -> None:
@@ -156,6 +179,8 @@ def log_config(level: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "llm-sim":
+        return run_sim(args)
     try:
         settings = with_overrides(
             from_environment(),
@@ -165,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             grace_seconds=args.grace_seconds,
             engine=args.engine,
             workers=args.workers,
+            llm_url=args.llm_url,
             log_level=args.log_level,
         )
         check(settings)

@@ -1,9 +1,13 @@
 """Runs narrations: takes the narrator's pieces and commits them to the session's log.
 
 Pieces are gathered into one `narration.delta` per coalescing window, so a fast stream does
-not become one frame per token per player. Deltas are session events like any other: a
-player who reconnects mid-narration gets the text they missed from the log, then the live
-tail. Whatever happens to the narrator, the narration is ended, so a table never hangs.
+not become one frame per token per player: the first piece after a quiet window leaves at
+once, the ones that follow it within the window leave together at the window's end. The
+narrator runs in a task of its own, so a piece never waits for the next one.
+
+Deltas are session events like any other: a player who reconnects mid-narration gets the
+text they missed from the log, then the live tail. Whatever happens to the narrator, the
+narration is ended, so a table never hangs.
 
 A narration belongs to the process that holds its lease. The holder renews the lease and
 keeps pushing a watchdog deadline ahead of it; if the holder dies, the watchdog falls due in
@@ -15,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from game import commands as c
 from llm.facts import facts_for
+from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
 from protocol.types import NarrationId, NarrationSource, SessionId
@@ -40,6 +45,7 @@ class Narrations:
         self,
         engine: Engine,
         narrator: Narrator,
+        metrics: NarrationMetrics,
         execute: Execute,
         window: float,
         holder: str,
@@ -47,6 +53,7 @@ class Narrations:
     ) -> None:
         self._engine = engine
         self._narrator = narrator
+        self._metrics = metrics
         self._execute = execute
         self._window = window
         self._holder = holder
@@ -164,6 +171,7 @@ class Narrations:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
         try:
             await self._execute(session, c.NarrateEnd(nid, told.text, told.source, now_ms()))
+            self._metrics.narrations[told.source] += 1
         except ProtocolError:
             pass  # the table closed or moved on meanwhile
         except EngineUnavailable:
@@ -171,25 +179,46 @@ class Narrations:
         return True
 
     async def _relay(
-        self, session: SessionId, nid: NarrationId, pieces: AsyncIterator[Piece], told: _Told
+        self, session: SessionId, nid: NarrationId, pieces: AsyncGenerator[Piece, None], told: _Told
     ) -> None:
         loop = asyncio.get_running_loop()
         pending: list[Piece] = []
-        flushed_at = loop.time()
-        async for piece in pieces:
-            told.add(piece)
-            pending.append(piece)
-            if loop.time() - flushed_at >= self._window:
+        arrived = asyncio.Event()
+
+        async def produce() -> None:
+            try:
+                async with contextlib.aclosing(pieces):
+                    async for piece in pieces:
+                        told.add(piece)
+                        pending.append(piece)
+                        arrived.set()
+            finally:
+                arrived.set()
+
+        producer = asyncio.create_task(produce(), name=f"narrator {nid}")
+        flushed_at = -self._window
+        try:
+            while not producer.done() or pending:
+                await arrived.wait()
+                arrived.clear()
+                wait = flushed_at + self._window - loop.time()
+                if wait > 0 and not producer.done():
+                    await asyncio.sleep(wait)  # the coalescing window
                 await self._flush(session, nid, pending)
                 flushed_at = loop.time()
-        await self._flush(session, nid, pending)
+            producer.result()  # the narrator's own failure, if it failed
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
 
     async def _flush(self, session: SessionId, nid: NarrationId, pending: list[Piece]) -> None:
         if not pending:
             return
-        source = overall_source(p.source for p in pending)
-        await self._execute(session, c.NarrateDelta(nid, "".join(p.text for p in pending), source))
-        pending.clear()
+        taken = pending[:]
+        del pending[:]
+        source = overall_source(p.source for p in taken)
+        await self._execute(session, c.NarrateDelta(nid, "".join(p.text for p in taken), source))
 
 
 @dataclass

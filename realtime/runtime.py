@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from game import commands as c
-from llm.fallback import FallbackNarrator
 from protocol.errors import CloseCode, ProtocolError
 from protocol.events import Bye
 from realtime.auth import TokenSigner
@@ -21,6 +20,7 @@ from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
 from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
+from realtime.narrators import Narration
 from realtime.service import SessionService
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
@@ -58,6 +58,7 @@ class Runtime:
     service: SessionService
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
+    narration: Narration
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Background work, cancelled when the runtime stops."""
     connections: set[Connection] = field(default_factory=set)
@@ -68,8 +69,11 @@ class Runtime:
         engine = make_engine(settings)
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
-        narrator = FallbackNarrator(settings.fallback_tps, step=settings.coalesce_ms / 1000)
-        service = SessionService(engine, narrator, settings, deadlines.wake, process_name())
+        holder = process_name()
+        narration = Narration.build(settings, engine, holder)
+        service = SessionService(
+            engine, narration.narrator, narration.metrics, settings, deadlines.wake, holder
+        )
         return cls(
             settings=settings,
             engine=engine,
@@ -78,11 +82,13 @@ class Runtime:
             service=service,
             dispatcher=Dispatcher(service, hub, engine, settings.presence_ttl),
             deadlines=deadlines,
+            narration=narration,
         )
 
     async def start(self) -> None:
         self.spawn(self.deadlines.run(), "deadlines")
         self.spawn(self._keep_presence(), "presence")
+        self.spawn(self.narration.survey(), "llm survey")
 
     async def _keep_presence(self) -> None:
         """Keep this process's players marked present, and mark away the players of a
@@ -136,6 +142,7 @@ class Runtime:
         for step in (
             asyncio.gather(*tasks, return_exceptions=True),
             self.service.narrations.close(),
+            self.narration.close(),
             self.engine.close(),
         ):
             try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from game import commands as c
 from game.rules import apply
 from game.state import DEFAULT_LANG, DEFAULT_ROUNDS, DEFAULT_SECONDS, Table, TableSettings
+from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.events import (
@@ -57,6 +58,7 @@ class SessionService:
         self,
         engine: Engine,
         narrator: Narrator,
+        metrics: NarrationMetrics,
         settings: ServerSettings,
         deadline_set: Callable[[], None],
         holder: str,
@@ -67,6 +69,7 @@ class SessionService:
         self.narrations = Narrations(
             engine,
             narrator,
+            metrics,
             self.execute,
             settings.coalesce_ms / 1000,
             holder,

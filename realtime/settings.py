@@ -38,6 +38,32 @@ class Settings:
     its player is then away (the grace period starts)."""
     narration_lease: float = 3.0
     """A narration whose process stops renewing its lease this long is taken over."""
+    llm_url: str = ""
+    """Model servers (vLLM's OpenAI-compatible API), comma-separated; empty: fallback only."""
+    llm_model: str = "kakaocorp/kanana-1.5-8b-instruct-2505"
+    """The model name the servers serve (vLLM's `--served-model-name`, or its `--model`)."""
+    llm_api_key: str = ""
+    """Sent as a bearer token when set (vLLM's `--api-key`)."""
+    llm_max_tokens: int = 350
+    """Ceiling on the tokens of one narration (each kind asks for less)."""
+    llm_temperature: float = 0.7
+    llm_top_p: float = 0.9
+    llm_slots: int = 96
+    """Narrations one model server takes at once, across every hub process (size it to the
+    server's KV cache: ~120 on a 48 GB card, ~20 on a 24 GB one)."""
+    llm_queue_seconds: float = 1.5
+    """How long a narration waits for a free slot before the fallback tells it."""
+    llm_connect_seconds: float = 2.0
+    llm_first_token_seconds: float = 4.0
+    """Budget from the request to the first text."""
+    llm_stall_seconds: float = 3.0
+    """Longest pause between two pieces of text."""
+    llm_total_seconds: float = 45.0
+    """Budget for a whole model narration."""
+    llm_breaker_failures: int = 3
+    """Failed requests in a row that stop requests to a server for a while."""
+    llm_breaker_seconds: float = 10.0
+    """How long a failing server is left alone before it is probed (doubling, up to 60)."""
     fallback_tps: float = 30.0
     """Fallback narrator pace, tokens per second."""
     coalesce_ms: int = 40

@@ -9,45 +9,14 @@ import pytest
 
 from game.catalog import (
     CUSTOMERS,
-    CUSTOMERS_BY_ID,
-    INGREDIENTS_BY_ID,
     Customer,
-    CustomerId,
-    Ingredient,
-    IngredientId,
 )
-from llm.facts import NarrationFacts, Standing, Tasting
+from llm.facts import NarrationFacts, Standing
 from llm.fallback import FallbackNarrator, rest_of, tokens
 from llm.narrator import overall_source
-from llm.templates import josa, tell
+from llm.templates import josa, recap, tell
 from protocol.types import Lang, NarrationId, NarrationKind, SessionId
-
-NURSE = CUSTOMERS_BY_ID[CustomerId("night_shift_nurse")]
-
-
-def ingredients(*ids: str) -> tuple[Ingredient, ...]:
-    return tuple(INGREDIENTS_BY_ID[IngredientId(i)] for i in ids)
-
-
-TASTINGS = (
-    Tasting("민지", 88, 1, ingredients("quail_eggs", "potato", "beef"), 2),
-    Tasting("Alex", 41, 2, ingredients("lotus_root", "bean_sprouts", "squid"), 4),
-    Tasting("서준", 0, 3, (), 0),
-)
-
-
-def facts(kind: NarrationKind, lang: Lang = "ko", customer: Customer = NURSE) -> NarrationFacts:
-    return NarrationFacts(
-        session=SessionId("s"),
-        nid=NarrationId(f"r1.{kind}"),
-        kind=kind,
-        lang=lang,
-        round=1,
-        rounds=3,
-        customer=customer,
-        tastings=TASTINGS if kind == "tasting" else (),
-        standings=(Standing("민지", 200, 1), Standing("Alex", 150, 2), Standing("서준", 150, 2)),
-    )
+from tests.llm.samples import facts
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS, ids=lambda c: str(c.id))
@@ -142,10 +111,26 @@ def test_a_narrator_pace_must_be_positive() -> None:
 
 
 def test_a_taken_over_narration_goes_on_from_where_it_stopped() -> None:
-    text = tell(facts("tasting"))
-    assert rest_of(text, text[:40]) == text[40:]
-    assert rest_of(text, "") == text
-    assert rest_of(text, "a model's own opening") == "\n" + text  # another narrator began it
+    told = facts("tasting")
+    text = tell(told)
+    assert rest_of(told, text[:40]) == text[40:]
+    assert rest_of(told, "") == text
+
+
+@pytest.mark.parametrize("kind", ["entrance", "tasting", "finale"])
+def test_after_a_model_stopped_the_fallback_recaps_the_facts_not_the_scene(
+    kind: NarrationKind,
+) -> None:
+    told = facts(kind)
+    rest = rest_of(told, "딸랑, 모델이 이야기를 시작했는데")
+    assert rest.startswith("\n")
+    assert rest.strip() == recap(told)
+    assert tell(told).endswith(recap(told))
+    assert len(recap(told)) < len(tell(told))
+    if kind == "tasting":  # every score is still heard
+        assert all(f"{t.score}점" in rest for t in told.tastings)
+    if kind == "finale":
+        assert all(f"{s.total}점" in rest for s in told.standings)
 
 
 async def test_the_stream_continues_a_narration_already_begun() -> None:

@@ -1,4 +1,5 @@
-"""Runs `maratang serve` as a real process on a free port, for end-to-end tests."""
+"""Runs `maratang serve` (or `maratang llm-sim`) as a real process on a free port, for
+end-to-end tests."""
 
 from __future__ import annotations
 
@@ -21,12 +22,16 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
 
 
+HEALTH = {"serve": "/healthz", "llm-sim": "/health"}
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[str]
     host: str
     port: int
     output: list[str] = field(default_factory=list)
+    health: str = "/healthz"
 
     @property
     def base_url(self) -> str:
@@ -54,7 +59,7 @@ def _wait_until_healthy(server: Server, deadline: float) -> None:
     """The port is bound before its workers accept: ask until one answers."""
     while True:
         try:
-            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(server.base_url + server.health, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             if time.monotonic() > deadline:
@@ -66,12 +71,16 @@ def _wait_until_healthy(server: Server, deadline: float) -> None:
 
 @contextmanager
 def running_server(
-    *flags: str, env: Mapping[str, str] | None = None, timeout: float = 20
+    *flags: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 20,
+    command: str = "serve",
 ) -> Iterator[Server]:
-    """A `maratang serve` process, stopped (SIGTERM, then SIGKILL) when the block ends."""
+    """A `maratang serve` process (or another `command`), stopped (SIGTERM, then SIGKILL)
+    when the block ends."""
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "realtime.cli", "serve", "--port", "0", *flags],
+        [sys.executable, "-m", "realtime.cli", command, "--port", "0", *flags],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.PIPE,
@@ -103,7 +112,7 @@ def running_server(
         assert process.stdout is not None
         process.stdout.close()
         raise RuntimeError("server did not start:\n" + "".join(output))
-    server = Server(process, found[0][0], found[0][1], output)
+    server = Server(process, found[0][0], found[0][1], output, HEALTH[command])
     _wait_until_healthy(server, deadline)
     try:
         yield server
@@ -113,3 +122,10 @@ def running_server(
         assert process.stdout is not None
         process.stdout.close()
         print("--- server output ---\n" + "".join(output))  # shown by pytest on failure
+
+
+@contextmanager
+def running_sim(*flags: str, timeout: float = 20) -> Iterator[Server]:
+    """A `maratang llm-sim` process (the vLLM stand-in)."""
+    with running_server(*flags, timeout=timeout, command="llm-sim") as sim:
+        yield sim

@@ -21,7 +21,7 @@ from playwright.async_api import (
 )
 from playwright.async_api import Error as PlaywrightError
 
-from tests.support.server import Server, running_server
+from tests.support.server import Server, running_server, running_sim
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -270,4 +270,34 @@ async def test_reloading_a_tab_mid_game_resumes_the_same_table(
     await expect(alex.page.get_by_test_id("narration")).to_have_text(
         await minji.page.get_by_test_id("narration").text_content() or ""
     )
+    assert_no_errors(tabs)
+
+
+@pytest.fixture
+def narrated_server() -> Iterator[Server]:
+    """A server narrated by the model stand-in, `maratang serve --llm-url`."""
+    with (
+        running_sim("--tps", "40", "--output-tokens", "40") as sim,
+        running_server("--llm-url", sim.base_url, env={"MARATANG_COALESCE_MS": "40"}) as running,
+    ):
+        yield running
+
+
+async def test_a_game_narrated_by_the_model_streams_into_the_page(
+    narrated_server: Server, browser: Browser
+) -> None:
+    minji, _ = tabs = await two_tabs_in_a_game(browser, narrated_server, seconds=60)
+    panel = minji.page.get_by_test_id("narration-panel")
+    await expect(panel).to_have_attribute("data-state", "streaming")
+    await expect(panel).to_have_attribute("data-state", "ended")
+    await expect(minji.page.get_by_test_id("narration-source")).to_have_attribute(
+        "data-source", "llm"
+    )
+    await play_round(tabs, 1)
+    await play_round(tabs, 2)
+    await expect_final_ranking(tabs)
+    for tab in tabs:
+        source = tab.page.get_by_test_id("narration-source")
+        await expect(source).to_have_attribute("data-source", "llm")
+        await expect(source).to_have_text("AI 이야기꾼")
     assert_no_errors(tabs)

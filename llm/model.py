@@ -1,0 +1,187 @@
+"""`ModelNarrator`: narration streamed from an OpenAI-compatible model server (vLLM), with the
+fallback narrator taking over whenever the model cannot tell it in time.
+
+Admission: each endpoint takes at most `slots` narrations at once, counted across every hub
+process through a `SlotStore` (the engine's slots). A narration that finds every endpoint
+full waits up to `queue_seconds`, then is told by the fallback: the game never waits long
+for the GPU. The fallback also takes over when a request fails or breaches a budget, going
+on from the text the model already told, so `narration.end.source` is `llm`, `fallback` or
+`mixed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import httpx
+
+from llm.chat import ModelError, Sampling, request_body
+from llm.client import Budgets, StreamStats, stream_chat
+from llm.endpoints import Endpoint, Endpoints
+from llm.facts import NarrationFacts
+from llm.metrics import NarrationMetrics
+from llm.narrator import Narrator, Piece
+from llm.prompts import max_tokens, messages
+
+log = logging.getLogger("maratang.llm")
+
+POLL_SECONDS = 0.05
+"""How often a narration waiting for a slot asks again."""
+SLOT_SPARE_SECONDS = 5.0
+"""A slot outlives its request's total budget by this much, then frees itself (its process
+died without releasing it)."""
+SENTENCE_ENDS = (".", "!", "?", "…", "。", "~")
+NOT_THE_SERVERS_FAULT = frozenset({400, 413, 422})
+"""Refusals caused by the request (a prompt too long), which say nothing of the server."""
+
+
+class SlotStore(Protocol):
+    """Admission slots shared by every hub process (the engine). `acquire_slot` is False
+    when the pool is full or the store cannot be reached; `release_slot` never raises."""
+
+    async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool: ...
+
+    async def release_slot(self, pool: str, holder: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    sampling: Sampling
+    budgets: Budgets
+    slots: int
+    """Narrations one endpoint takes at once (across every hub process)."""
+    queue_seconds: float
+    api_key: str = ""
+
+
+class _Handover:
+    """Why the model stopped before the end (None: it did not)."""
+
+    reason: str | None = None
+
+
+class ModelNarrator:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        endpoints: Endpoints,
+        slots: SlotStore,
+        fallback: Narrator,
+        config: ModelConfig,
+        metrics: NarrationMetrics,
+        holder: str,
+    ) -> None:
+        self._client = client
+        self._endpoints = endpoints
+        self._slots = slots
+        self._fallback = fallback
+        self._config = config
+        self._metrics = metrics
+        self._holder = holder
+        self.headers = {"authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+
+    async def stream(
+        self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
+    ) -> AsyncGenerator[Piece, None]:
+        told = already
+        handover = _Handover()
+        async for piece in self._from_model(facts, hurry, already, handover):
+            told += piece.text
+            yield piece
+        if handover.reason is None:
+            return
+        self._metrics.fallbacks[handover.reason] += 1
+        async for piece in self._fallback.stream(facts, hurry, told):
+            yield piece
+
+    async def _from_model(
+        self, facts: NarrationFacts, hurry: asyncio.Event, already: str, handover: _Handover
+    ) -> AsyncGenerator[Piece, None]:
+        holder = f"{self._holder}/{facts.session}/{facts.nid}"
+        admitted = await self._admit(holder, hurry)
+        if isinstance(admitted, str):
+            handover.reason = admitted
+            return
+        endpoint = admitted
+        stats = StreamStats()
+        endpoint.outstanding += 1
+        self._metrics.in_flight += 1
+        try:
+            async with contextlib.aclosing(self._request(endpoint, facts, already, stats)) as texts:
+                async for text in texts:
+                    yield Piece(text, "llm")
+                    if hurry.is_set():  # the next narration waits: stop the model here
+                        if not text.rstrip().endswith(SENTENCE_ENDS):
+                            yield Piece("…", "llm")
+                        break
+            if stats.pieces == 0 and not already:
+                raise ModelError("empty", "the model finished without saying anything")
+            self._endpoints.succeeded(endpoint)
+            self._observe(stats)
+        except ModelError as exc:
+            handover.reason = exc.reason
+            self._failed(endpoint, facts, exc)
+        finally:
+            endpoint.outstanding -= 1
+            self._metrics.in_flight -= 1
+            await self._slots.release_slot(endpoint.pool, holder)
+
+    def _request(
+        self, endpoint: Endpoint, facts: NarrationFacts, already: str, stats: StreamStats
+    ) -> AsyncGenerator[str, None]:
+        sampling = self._config.sampling
+        sampling = replace(sampling, max_tokens=max_tokens(facts, sampling.max_tokens))
+        body = request_body(messages(facts, already), sampling, continuing=bool(already))
+        headers = {"x-request-id": f"{facts.session}-{facts.nid}", **self.headers}
+        return stream_chat(
+            self._client, endpoint.chat_url, body, self._config.budgets, stats, headers
+        )
+
+    async def _admit(self, holder: str, hurry: asyncio.Event) -> Endpoint | str:
+        """An endpoint with a slot taken for `holder`, or why there is none."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._config.queue_seconds
+        ttl = self._config.budgets.total + SLOT_SPARE_SECONDS
+        waiting = False
+        try:
+            while True:
+                ready = self._endpoints.ready()
+                if not ready:
+                    return "unavailable"
+                for endpoint in ready:
+                    if await self._slots.acquire_slot(
+                        endpoint.pool, holder, self._config.slots, ttl
+                    ):
+                        return endpoint
+                if hurry.is_set() or loop.time() >= give_up:
+                    return "busy"
+                if not waiting:
+                    waiting = True
+                    self._metrics.waiting += 1
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            if waiting:
+                self._metrics.waiting -= 1
+
+    def _failed(self, endpoint: Endpoint, facts: NarrationFacts, exc: ModelError) -> None:
+        log.warning(
+            "model narration %s of %s handed to the fallback: %s", facts.nid, facts.session, exc
+        )
+        if exc.reason == "stall":
+            self._metrics.stalls += 1
+        if not (exc.reason == "refused" and exc.status in NOT_THE_SERVERS_FAULT):
+            self._endpoints.failed(endpoint, exc.reason)
+
+    def _observe(self, stats: StreamStats) -> None:
+        if stats.first_text is None or stats.last_text is None:
+            return
+        self._metrics.ttft.observe(stats.first_text - stats.started)
+        tokens = stats.completion_tokens or stats.pieces
+        elapsed = stats.last_text - stats.first_text
+        if tokens > 1 and elapsed > 0:
+            self._metrics.tokens_per_second.observe((tokens - 1) / elapsed)

@@ -1,0 +1,494 @@
+"""`maratang llm-sim`: a stand-in for vLLM's OpenAI-compatible server, for development, tests
+and load tests where no GPU is.
+
+It speaks vLLM 0.33's wire format byte for byte (see `docs/architecture.md`, "Narration"):
+the role chunk, content chunks (several tokens each with `stream_interval`, empty ones where
+vLLM holds back half a Korean character), the terminal chunk, the usage chunk, `[DONE]`,
+`: keep-alive` comments, in-stream error events and vLLM's JSON errors before a stream. It
+paces tokens (time to first token, tokens per second, jitter), queues requests beyond
+`max_num_seqs`, refuses beyond `max_num_queued_reqs` with 503, and injects faults on demand.
+When a client disconnects it aborts the generation, as vLLM does, and counts it.
+
+`GET/PUT /sim/config` reads and changes the knobs at run time; `GET /sim/stats` tells what
+it has done (requests now running and the most ever running at once, aborts, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal, get_args
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from llm.metrics import TTFT_BUCKETS, Histogram
+from llm.sim_text import narration
+
+log = logging.getLogger("maratang.llm_sim")
+
+Fault = Literal["none", "503", "error", "hang", "drop", "trickle"]
+FAULTS: tuple[str, ...] = get_args(Fault)
+VERSION = "0.33.0"
+HANGUL = re.compile("[가-힣]")
+DEFAULT_MODEL = "kakaocorp/kanana-1.5-8b-instruct-2505"
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    model: str = DEFAULT_MODEL
+    """The served model name (requests naming another get vLLM's 404)."""
+    ttft: float = 0.15
+    """Seconds before the first token."""
+    tps: float = 40.0
+    """Tokens per second per stream."""
+    jitter: float = 0.2
+    """Each token's delay varies by up to this fraction."""
+    output_tokens: int = 120
+    """Tokens in an answer (before `max_tokens` cuts it)."""
+    stream_interval: int = 1
+    """Tokens per chunk, as vLLM's `--stream-interval`."""
+    max_num_seqs: int = 256
+    """Requests generating at once; more wait in the queue."""
+    max_num_queued_reqs: int = 0
+    """Running plus waiting requests above which new ones get 503 (0: unbounded)."""
+    keep_alive: float = 0.0
+    """Seconds of silence after which a `: keep-alive` comment is sent (0: never)."""
+    fault: Fault = "none"
+    fault_rate: float = 1.0
+    """Share of requests the fault hits."""
+    fault_after: int = 5
+    """Tokens sent before a mid-stream fault (`error`, `hang`, `drop`, `trickle`)."""
+    trickle_seconds: float = 2.0
+    """Seconds between tokens once a `trickle` fault begins."""
+    stamp_tokens: bool = False
+    """Benchmarks: every token's text is the wall-clock microsecond it was sent, `<µs>`."""
+    api_key: str = ""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.fault not in FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
+        if self.tps <= 0 or self.stream_interval < 1 or self.max_num_seqs < 1:
+            raise ValueError("tps must be above 0, stream_interval and max_num_seqs at least 1")
+        if not 0 <= self.fault_rate <= 1 or not 0 <= self.jitter < 1:
+            raise ValueError("fault_rate must be within 0..1 and jitter within 0..1 (excluded)")
+
+
+class SimError(Exception):
+    """A request refused before streaming, answered with vLLM's JSON error body."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message = status, kind, message
+
+    def response(self) -> JSONResponse:
+        error = {"message": self.message, "type": self.kind, "param": None, "code": self.status}
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+class Dropped(Exception):
+    """Raised inside a stream to cut the connection without finishing the body."""
+
+
+@dataclass
+class Stats:
+    running: int = 0
+    waiting: int = 0
+    max_running: int = 0
+    requests: int = 0
+    completed: int = 0
+    aborted: int = 0
+    refused: int = 0
+    prompt_tokens: int = 0
+    generation_tokens: int = 0
+    finished: dict[str, int] = field(default_factory=dict)
+    ttft: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["ttft"]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One accepted streaming request."""
+
+    rid: str
+    created: int
+    prompt: str
+    korean: bool
+    prompt_tokens: int
+    max_tokens: int
+    include_usage: bool
+    continuous_usage: bool
+    fault: Fault
+    seed: int
+
+
+class Simulator:
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.stats = Stats()
+        self._turn = asyncio.Condition()
+        """Wakes queued requests when a running one ends (or the cap is raised)."""
+        self._rng = random.Random(config.seed)
+        self._fingerprint = f"vllm-{VERSION}-{secrets.token_hex(4)}"
+
+    # HTTP ---------------------------------------------------------------------------------
+
+    async def chat(self, request: Request) -> Response:
+        try:
+            self._authorise(request)
+            body = await _json_body(request)
+            job = self._job(request, body)
+            if job.fault == "503":
+                raise _busy()
+            if not body.get("stream"):
+                return self._whole(job)
+            self._admit()
+        except SimError as exc:
+            self.stats.refused += 1
+            return exc.response()
+        headers = {"x-request-id": job.rid.removeprefix("chatcmpl-")}
+        return StreamingResponse(self._stream(job), media_type="text/event-stream", headers=headers)
+
+    async def models(self, request: Request) -> Response:
+        card = {
+            "id": self.config.model,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": "vllm",
+            "root": self.config.model,
+            "parent": None,
+            "max_model_len": 8192,
+            "permission": [],
+        }
+        return JSONResponse({"object": "list", "data": [card]})
+
+    async def get_config(self, request: Request) -> Response:
+        return JSONResponse(asdict(self.config))
+
+    async def put_config(self, request: Request) -> Response:
+        try:
+            changes = await _json_body(request)
+            known = {f.name for f in fields(SimConfig)}
+            unknown = sorted(set(changes) - known)
+            if unknown:
+                raise SimError(400, "BadRequestError", f"unknown settings: {', '.join(unknown)}")
+            self.config = replace(self.config, **changes)
+        except (TypeError, ValueError) as exc:
+            return SimError(400, "BadRequestError", str(exc)).response()
+        except SimError as exc:
+            return exc.response()
+        log.info("settings now %s", changes)
+        async with self._turn:
+            self._turn.notify_all()  # a raised cap lets queued requests in
+        return JSONResponse(asdict(self.config))
+
+    async def get_stats(self, request: Request) -> Response:
+        return JSONResponse(self.stats.public())
+
+    async def metrics(self, request: Request) -> Response:
+        return PlainTextResponse(self._metrics(), media_type="text/plain; version=0.0.4")
+
+    # Requests -----------------------------------------------------------------------------
+
+    def _authorise(self, request: Request) -> None:
+        if self.config.api_key and request.headers.get("authorization") != (
+            f"Bearer {self.config.api_key}"
+        ):
+            raise SimError(401, "Unauthorized", "Unauthorized")
+
+    def _job(self, request: Request, body: dict[str, Any]) -> Job:
+        model = body.get("model")
+        if model != self.config.model:
+            raise SimError(
+                404,
+                "NotFoundError",
+                f"The model `{model}` does not exist. Valid aliases: {self.config.model}",
+            )
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise SimError(400, "BadRequestError", "messages: field required, a non-empty list")
+        options = body.get("stream_options")
+        if options is not None and not body.get("stream"):
+            raise SimError(
+                400, "BadRequestError", "Stream options can only be defined when `stream=True`."
+            )
+        max_tokens = body.get("max_tokens") or body.get("max_completion_tokens") or 8192
+        if not isinstance(max_tokens, int) or max_tokens < 1:
+            raise SimError(400, "BadRequestError", "max_tokens must be at least 1")
+        said = [m for m in messages if isinstance(m, dict)]
+        text = "\n".join(str(m.get("content", "")) for m in said)
+        prompt = next((str(m.get("content")) for m in reversed(said) if m.get("role") == "user"), "")
+        system = next((str(m.get("content")) for m in said if m.get("role") == "system"), text)
+        options = options if isinstance(options, dict) else {}
+        rid = request.headers.get("x-request-id") or secrets.token_hex(16)
+        return Job(
+            rid=f"chatcmpl-{rid}",
+            created=int(time.time()),
+            prompt=prompt,
+            korean=bool(HANGUL.search(system)),  # the system prompt's language
+            prompt_tokens=max(1, len(text) // 3),
+            max_tokens=max_tokens,
+            include_usage=bool(options.get("include_usage")),
+            continuous_usage=bool(options.get("include_usage"))
+            and bool(options.get("continuous_usage_stats")),
+            fault=self._fault(),
+            seed=self._rng.randrange(1 << 30),
+        )
+
+    def _fault(self) -> Fault:
+        config = self.config
+        if config.fault == "none" or self._rng.random() >= config.fault_rate:
+            return "none"
+        return config.fault
+
+    def _admit(self) -> None:
+        config = self.config
+        queued = self.stats.running + self.stats.waiting
+        if config.max_num_queued_reqs and queued >= config.max_num_queued_reqs:
+            raise SimError(
+                503,
+                "ServiceUnavailableError",
+                f"The engine is currently busy: {queued} requests are queued "
+                f"(--max-num-queued-reqs {config.max_num_queued_reqs}). Please retry later.",
+            )
+
+    def _whole(self, job: Job) -> Response:
+        words, finish = self._tokens(job)
+        usage = _usage(job.prompt_tokens, len(words) + (finish == "stop"))
+        message = {"role": "assistant", "content": "".join(words), "refusal": None}
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        body = {
+            "id": job.rid,
+            "object": "chat.completion",
+            "created": job.created,
+            "model": self.config.model,
+            "choices": [{**choice, "stop_reason": None}],
+            "usage": usage,
+        }
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    def _tokens(self, job: Job) -> tuple[list[str], str]:
+        want = min(self.config.output_tokens, job.max_tokens)
+        words = narration(job.prompt, job.korean, want, job.seed)[:want]
+        return words, "length" if want == job.max_tokens else "stop"
+
+    # Streaming ----------------------------------------------------------------------------
+
+    async def _stream(self, job: Job) -> AsyncIterator[str]:
+        stats = self.stats
+        stats.requests += 1
+        stats.waiting += 1
+        running = False
+        try:
+            async with self._turn:
+                await self._turn.wait_for(lambda: stats.running < self.config.max_num_seqs)
+            stats.waiting -= 1
+            stats.running += 1
+            running = True
+            stats.max_running = max(stats.max_running, stats.running)
+            async for event in self._generate(job):
+                yield event
+        except asyncio.CancelledError:
+            self._finish(job, "abort")
+            log.info("Request %s aborted.", job.rid)
+            raise
+        finally:
+            if running:
+                stats.running -= 1
+                async with self._turn:
+                    self._turn.notify_all()
+            else:
+                stats.waiting -= 1
+
+    async def _generate(self, job: Job) -> AsyncIterator[str]:
+        wire = Wire(job, self.config.model, self._fingerprint)
+        started = time.monotonic()
+        async for comment in self._pause(self.config.ttft):
+            yield comment
+        yield wire.role()
+        words, finish = self._tokens(job)
+        sent = 0
+        for start in range(0, len(words), self.config.stream_interval):
+            group = words[start : start + self.config.stream_interval]
+            if sent == 0:
+                self.stats.ttft.observe(time.monotonic() - started)
+            if job.korean and start % 9 == 8:
+                yield wire.content("", sent)  # half a character held back
+            text = "".join(group) if not self.config.stamp_tokens else _stamp()
+            sent += len(group)
+            yield wire.content(text, sent)
+            if job.fault != "none" and sent >= self.config.fault_after:
+                if job.fault == "error":
+                    self._finish(job, "error")
+                    yield wire.error()
+                    yield "data: [DONE]\n\n"
+                    return
+                if job.fault == "drop":
+                    self._finish(job, "dropped")
+                    raise Dropped(f"request {job.rid}: dropping the connection (fault)")
+            async for comment in self._pause(self._gap(job, sent)):
+                yield comment
+        self.stats.generation_tokens += sent + (finish == "stop")
+        self._finish(job, finish)
+        yield wire.end(finish, sent + (finish == "stop"))
+        if job.include_usage:
+            yield wire.usage(sent + (finish == "stop"))
+        yield "data: [DONE]\n\n"
+
+    def _gap(self, job: Job, sent: int) -> float:
+        """Seconds until the next chunk: the pace, or the fault's once it is due."""
+        config = self.config
+        if job.fault in ("hang", "trickle") and sent >= config.fault_after:
+            return float("inf") if job.fault == "hang" else config.trickle_seconds
+        spread = 1 + config.jitter * (2 * self._rng.random() - 1)
+        return config.stream_interval / config.tps * spread
+
+    async def _pause(self, seconds: float) -> AsyncIterator[str]:
+        """Wait `seconds`, sending `: keep-alive` after every `keep_alive` seconds of it."""
+        every = self.config.keep_alive
+        while every and seconds > every:
+            await asyncio.sleep(every)
+            seconds -= every
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(seconds)
+
+    def _finish(self, job: Job, reason: str) -> None:
+        self.stats.finished[reason] = self.stats.finished.get(reason, 0) + 1
+        self.stats.prompt_tokens += job.prompt_tokens
+        if reason in ("stop", "length"):
+            self.stats.completed += 1
+        elif reason == "abort":
+            self.stats.aborted += 1
+
+    def _metrics(self) -> str:
+        labels = f'model_name="{self.config.model}",engine="0"'
+        s = self.stats
+        lines = [
+            f"vllm:num_requests_running{{{labels}}} {s.running}",
+            f"vllm:num_requests_waiting{{{labels}}} {s.waiting}",
+            f"vllm:prompt_tokens_total{{{labels}}} {s.prompt_tokens}",
+            f"vllm:generation_tokens_total{{{labels}}} {s.generation_tokens}",
+            *(
+                f'vllm:request_success_total{{{labels},finished_reason="{r}"}} {n}'
+                for r, n in sorted(s.finished.items())
+            ),
+            *s.ttft.render("vllm:time_to_first_token_seconds", labels),
+        ]
+        return "\n".join(lines) + "\n"
+
+
+class Wire:
+    """The `data:` events of one stream, serialised as vLLM 0.33 serialises them."""
+
+    def __init__(self, job: Job, model: str, fingerprint: str) -> None:
+        head = {"id": job.rid, "object": "chat.completion.chunk", "created": job.created}
+        self._head = orjson.dumps({**head, "model": model}).decode()[:-1]
+        self._job = job
+        self._fingerprint = fingerprint
+
+    def role(self) -> str:
+        delta = '{"role":"assistant","content":""}'
+        choice = f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null}}'
+        return self._event(choice, '"prompt_token_ids":null,"prompt_text":null', 0)
+
+    def content(self, text: str, sent: int) -> str:
+        delta = f'{{"content":{orjson.dumps(text).decode()}}}'
+        choice = (
+            f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null,"token_ids":null}}'
+        )
+        return self._event(choice, '"kv_transfer_params":null', sent)
+
+    def end(self, finish: str, tokens: int) -> str:
+        choice = (
+            '{"index":0,"delta":{"content":""},"logprobs":null,'
+            f'"finish_reason":"{finish}","stop_reason":null,"token_ids":null,'
+            '"weight_versions":null}'
+        )
+        tail = '"kv_transfer_params":null'
+        if not self._job.include_usage:
+            tail = f'"system_fingerprint":"{self._fingerprint}",{tail}'
+        return self._event(choice, tail, tokens)
+
+    def usage(self, tokens: int) -> str:
+        usage = orjson.dumps(_usage(self._job.prompt_tokens, tokens)).decode()
+        tail = f'"usage":{usage},"system_fingerprint":"{self._fingerprint}"'
+        return f'data: {self._head},"choices":[],{tail}}}\n\n'
+
+    def error(self) -> str:
+        body = {"message": "Internal server error", "type": "InternalServerError"}
+        return f"data: {json.dumps({'error': {**body, 'param': None, 'code': 500}})}\n\n"
+
+    def _event(self, choice: str, tail: str, tokens: int) -> str:
+        if self._job.continuous_usage:
+            usage = orjson.dumps(_usage(self._job.prompt_tokens, tokens)).decode()
+            tail = f'"usage":{usage},{tail}'
+        return f'data: {self._head},"choices":[{choice}],{tail}}}\n\n'
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "total_tokens": prompt + completion,
+        "completion_tokens": completion,
+    }
+
+
+def _stamp() -> str:
+    return f"<{time.time_ns() // 1000}>"
+
+
+def _busy() -> SimError:
+    return SimError(
+        503, "ServiceUnavailableError", "The engine is currently busy. Please retry later."
+    )
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise SimError(400, "BadRequestError", f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise SimError(400, "BadRequestError", "the body must be a JSON object")
+    return body
+
+
+async def _health(request: Request) -> Response:
+    return Response(status_code=200)
+
+
+async def _version(request: Request) -> Response:
+    return JSONResponse({"version": VERSION})
+
+
+def create_sim_app(config: SimConfig) -> Starlette:
+    sim = Simulator(config)
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", sim.chat, methods=["POST"]),
+            Route("/v1/models", sim.models, methods=["GET"]),
+            Route("/health", _health, methods=["GET"]),
+            Route("/version", _version, methods=["GET"]),
+            Route("/metrics", sim.metrics, methods=["GET"]),
+            Route("/sim/config", sim.get_config, methods=["GET"]),
+            Route("/sim/config", sim.put_config, methods=["PUT"]),
+            Route("/sim/stats", sim.get_stats, methods=["GET"]),
+        ]
+    )
+    app.state.sim = sim
+    return app

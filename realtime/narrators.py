@@ -1,0 +1,101 @@
+"""The narrator a hub runs: the fallback alone, or a model server with the fallback behind it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from llm.chat import Sampling
+from llm.client import Budgets
+from llm.endpoints import Endpoints
+from llm.fallback import FallbackNarrator
+from llm.metrics import NarrationMetrics
+from llm.model import ModelConfig, ModelNarrator
+from llm.narrator import Narrator
+from realtime.settings import Settings
+from storage.engine import Engine, EngineUnavailable
+
+log = logging.getLogger("maratang.llm")
+
+SPARE_CONNECTIONS = 8
+"""Connections beyond the narration slots: health probes and the odd request in overlap."""
+
+
+class EngineSlots:
+    """The engine's slots, seen by the narrator: a store that is away has no free slot."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
+        try:
+            return await self._engine.acquire_slot(pool, holder, limit, ttl)
+        except EngineUnavailable:
+            return False
+
+    async def release_slot(self, pool: str, holder: str) -> None:
+        with contextlib.suppress(EngineUnavailable):  # it frees itself at expiry
+            await self._engine.release_slot(pool, holder)
+
+
+@dataclass
+class Narration:
+    narrator: Narrator
+    metrics: NarrationMetrics
+    endpoints: Endpoints | None = None
+    model: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine, holder: str) -> Narration:
+        """Call inside the running loop (the app's lifespan): it opens the HTTP client."""
+        metrics = NarrationMetrics()
+        fallback = FallbackNarrator(settings.fallback_tps, step=settings.coalesce_ms / 1000)
+        if not settings.llm_url:
+            return cls(fallback, metrics)
+        budgets = Budgets(
+            connect=settings.llm_connect_seconds,
+            first_token=settings.llm_first_token_seconds,
+            stall=settings.llm_stall_seconds,
+            total=settings.llm_total_seconds,
+        )
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(
+                max_connections=None,  # admission bounds them: slots per endpoint
+                max_keepalive_connections=settings.llm_slots + SPARE_CONNECTIONS,
+            ),
+        )
+        endpoints = Endpoints.from_urls(
+            client, settings.llm_url, settings.llm_breaker_failures, settings.llm_breaker_seconds
+        )
+        config = ModelConfig(
+            sampling=Sampling(
+                settings.llm_model,
+                settings.llm_max_tokens,
+                settings.llm_temperature,
+                settings.llm_top_p,
+            ),
+            budgets=budgets,
+            slots=settings.llm_slots,
+            queue_seconds=settings.llm_queue_seconds,
+            api_key=settings.llm_api_key,
+        )
+        narrator = ModelNarrator(
+            client, endpoints, EngineSlots(engine), fallback, config, metrics, holder
+        )
+        return cls(narrator, metrics, endpoints, settings.llm_model, narrator.headers)
+
+    async def survey(self) -> None:
+        """Say at start-up what each model server answers, so a wrong URL or model name is
+        found before the first narration falls back."""
+        if self.endpoints is not None:
+            for level, line in await self.endpoints.survey(self.model, self.headers):
+                log.log(level, "%s", line)
+
+    async def close(self) -> None:
+        if self.endpoints is not None:
+            await self.endpoints.close()
+            await self.endpoints.client.aclose()

@@ -1,0 +1,215 @@
+"""`ModelNarrator` over `httpx.MockTransport`: the model tells the story, the fallback takes
+over whatever goes wrong, admission holds the line, and the breaker stops the calls to a
+server that keeps failing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import orjson
+import pytest
+
+from llm.chat import Sampling
+from llm.client import Budgets
+from llm.endpoints import Breaker, Endpoints, State, endpoint_bases
+from llm.fallback import FallbackNarrator
+from llm.metrics import NarrationMetrics
+from llm.model import ModelConfig, ModelNarrator
+from llm.narrator import Piece, overall_source
+from llm.templates import recap
+from protocol.types import NarrationKind
+from storage.memory import MemoryEngine
+from tests.llm.samples import facts
+from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content, sse
+
+BASE = "http://vllm.test"
+QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
+
+
+@dataclass
+class Server:
+    """A scripted model server: answers each chat request with the next reply."""
+
+    replies: list[Callable[[], httpx.Response]]
+    health: int = 200
+    chats: list[dict[str, object]] = field(default_factory=list)
+    probes: int = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            self.probes += 1
+            return httpx.Response(self.health)
+        self.chats.append(orjson.loads(request.content))
+        reply = self.replies[min(len(self.chats), len(self.replies)) - 1]
+        return reply()
+
+
+def story() -> httpx.Response:
+    return sse([FULL.encode()])
+
+
+def busy() -> httpx.Response:
+    return httpx.Response(503, json={"error": {"message": "busy", "code": 503}})
+
+
+@dataclass
+class Rig:
+    narrator: ModelNarrator
+    metrics: NarrationMetrics
+    engine: MemoryEngine
+    endpoints: Endpoints
+
+
+async def rig(server: Server, slots: int = 4, queue: float = 0.2) -> Rig:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    endpoints = Endpoints.from_urls(client, BASE, failures=2, cooldown=0.1)
+    config = ModelConfig(Sampling("kanana", 300, 0.7, 0.9), QUICK, slots, queue)
+    metrics = NarrationMetrics()
+    engine = MemoryEngine()
+    fallback = FallbackNarrator(tokens_per_second=10_000, step=0.001)
+    narrator = ModelNarrator(client, endpoints, engine, fallback, config, metrics, "hub-1")
+    return Rig(narrator, metrics, engine, endpoints)
+
+
+async def tell(rig: Rig, kind: NarrationKind = "tasting", already: str = "") -> list[Piece]:
+    hurry = asyncio.Event()
+    return [p async for p in rig.narrator.stream(facts(kind), hurry, already)]
+
+
+async def test_the_model_tells_the_whole_story() -> None:
+    r = await rig(Server([story]))
+    pieces = await tell(r)
+    assert "".join(p.text for p in pieces) == STORY
+    assert overall_source(p.source for p in pieces) == "llm"
+    assert r.metrics.ttft.count == 1
+    assert r.metrics.in_flight == 0
+
+
+async def test_the_prompt_carries_the_facts_and_a_length_budget() -> None:
+    server = Server([story])
+    await tell(await rig(server))
+    body = server.chats[0]
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "민지" in messages[1]["content"]
+    assert '"score": 88' in messages[1]["content"]
+    assert body["max_tokens"] == 80 + 70 * 3  # three players' bowls
+
+
+async def test_a_model_failing_mid_story_is_finished_by_the_fallback() -> None:
+    body = ROLE + content("문이") + ERROR + DONE
+    r = await rig(Server([lambda: sse([body.encode()])]))
+    pieces = await tell(r)
+    text = "".join(p.text for p in pieces)
+    assert text == "문이\n" + recap(facts("tasting"))
+    assert overall_source(p.source for p in pieces) == "mixed"
+    assert r.metrics.fallbacks == {"error": 1}
+
+
+async def test_a_refused_request_is_told_by_the_fallback_alone() -> None:
+    r = await rig(Server([busy]))
+    pieces = await tell(r)
+    assert {p.source for p in pieces} == {"fallback"}
+    assert r.metrics.fallbacks == {"refused": 1}
+
+
+async def test_a_stall_is_counted_and_handed_over() -> None:
+    r = await rig(Server([lambda: sse([ROLE.encode(), content("문이").encode(), b""], [0, 0, 9])]))
+    pieces = await tell(r)
+    assert pieces[0] == Piece("문이", "llm")
+    assert r.metrics.stalls == 1
+    assert r.metrics.fallbacks == {"stall": 1}
+
+
+async def test_a_narration_that_finds_no_slot_waits_then_falls_back() -> None:
+    r = await rig(Server([story]), slots=1, queue=0.2)
+    assert await r.engine.acquire_slot(f"llm:{BASE}", "another hub", 1, 60)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    pieces = await tell(r)
+    assert 0.2 <= loop.time() - began < 1.0
+    assert {p.source for p in pieces} == {"fallback"}
+    assert r.metrics.fallbacks == {"busy": 1}
+    assert r.metrics.waiting == 0
+
+
+async def test_a_slot_is_given_back_after_the_narration() -> None:
+    r = await rig(Server([story]), slots=1)
+    await tell(r)
+    assert await r.engine.acquire_slot(f"llm:{BASE}", "next", 1, 60)
+
+
+async def test_hurrying_stops_the_model_and_marks_the_cut() -> None:
+    r = await rig(Server([story]))
+    hurry = asyncio.Event()
+    pieces = []
+    async for piece in r.narrator.stream(facts("entrance"), hurry):
+        pieces.append(piece)
+        hurry.set()
+    assert pieces == [Piece("문이", "llm"), Piece("…", "llm")]
+
+
+async def test_a_narration_taken_over_asks_the_model_to_go_on() -> None:
+    server = Server([story])
+    await tell(await rig(server), already="문이 삐걱")
+    body = server.chats[0]
+    assert body["continue_final_message"] is True
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    assert messages[-1] == {"role": "assistant", "content": "문이 삐걱"}
+
+
+async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() -> None:
+    server = Server([busy, busy, story])
+    r = await rig(server)
+    await tell(r)
+    await tell(r)  # the second failure in a row opens the breaker
+    assert r.endpoints.all[0].breaker.state is State.OPEN
+    pieces = await tell(r)
+    assert len(server.chats) == 2  # no call while open
+    assert r.metrics.fallbacks["unavailable"] == 1
+    assert {p.source for p in pieces} == {"fallback"}
+    while r.endpoints.all[0].breaker.state is State.OPEN:  # cooldown 0.1 s, then a probe
+        r.endpoints.ready()
+        await asyncio.sleep(0.02)
+    assert server.probes == 1
+    pieces = await tell(r)
+    assert "".join(p.text for p in pieces) == STORY
+    assert r.endpoints.all[0].breaker.state is State.CLOSED
+
+
+def test_a_breaker_opens_longer_each_time_a_probe_fails() -> None:
+    breaker = Breaker(failures=2, cooldown=5)
+    assert not breaker.failure(0)
+    assert breaker.failure(0)
+    assert not breaker.allows()
+    assert not breaker.probe_due(4.9)
+    assert breaker.probe_due(5)
+    breaker.probed(False, 5)
+    assert (breaker.opened_for, breaker.reopen_at) == (10, 15)
+    breaker.probed(True, 15)
+    assert breaker.allows()
+    assert breaker.failure(16)  # half-open: one failure is enough
+    assert breaker.opened_for == 20
+    breaker.success()
+    assert breaker.state is State.CLOSED
+    assert breaker.opened_for == 0
+
+
+def test_endpoint_urls_are_normalised_and_checked() -> None:
+    bases = endpoint_bases(" http://a:8000/v1/ ,http://b:8000,http://a:8000 ,")
+    assert bases == ["http://a:8000", "http://b:8000"]
+    with pytest.raises(ValueError, match="http"):
+        endpoint_bases("vllm:8000")
+
+
+async def test_the_least_busy_endpoint_is_chosen_first() -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(Server([story])))
+    endpoints = Endpoints.from_urls(client, "http://a,http://b", failures=2, cooldown=1)
+    endpoints.all[0].outstanding = 3
+    assert [e.base for e in endpoints.ready()] == ["http://b", "http://a"]
+    await client.aclose()

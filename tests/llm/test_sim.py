@@ -1,0 +1,248 @@
+"""`maratang llm-sim` over real HTTP: vLLM's wire format, its errors, its fault modes, and
+the abort when a client goes away, read by Maratang's own client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from llm.chat import ModelError, Sampling, request_body
+from llm.client import Budgets, StreamStats, stream_chat
+from llm.sim import DEFAULT_MODEL, SimConfig
+from tests.support.server import Server, running_sim
+
+QUICK = Budgets(connect=1.0, first_token=1.0, stall=0.5, total=5.0)
+KOREAN = [{"role": "system", "content": "이야기꾼"}, {"role": "user", "content": "안녕"}]
+ENGLISH = [{"role": "system", "content": "narrator"}, {"role": "user", "content": "hello"}]
+DEFAULTS = {
+    "fault": "none",
+    "ttft": 0.05,
+    "tps": 200.0,
+    "output_tokens": 20,
+    "max_num_seqs": 256,
+    "max_num_queued_reqs": 0,
+    "keep_alive": 0.0,
+    "stream_interval": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def sim_process() -> Iterator[Server]:
+    with running_sim() as sim:
+        yield sim
+
+
+@pytest.fixture
+async def sim(sim_process: Server) -> Server:
+    await configure(sim_process, **DEFAULTS)
+    return sim_process
+
+
+async def configure(sim: Server, **changes: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.put(f"{sim.base_url}/sim/config", json=changes)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def stats(sim: Server) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        return dict((await client.get(f"{sim.base_url}/sim/stats")).json())
+
+
+def body(messages: list[dict[str, str]] = KOREAN, max_tokens: int = 300) -> dict[str, Any]:
+    return request_body(messages, Sampling(DEFAULT_MODEL, max_tokens, 0.7, 0.9), False)
+
+
+async def read(sim: Server, request: dict[str, Any], budgets: Budgets = QUICK) -> list[str]:
+    async with httpx.AsyncClient() as client:
+        url = f"{sim.base_url}/v1/chat/completions"
+        return [t async for t in stream_chat(client, url, request, budgets, StreamStats())]
+
+
+async def fail(sim: Server, budgets: Budgets = QUICK) -> ModelError:
+    with pytest.raises(ModelError) as raised:
+        await read(sim, body(), budgets)
+    return raised.value
+
+
+async def raw_events(sim: Server, request: dict[str, Any]) -> tuple[httpx.Headers, list[str]]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{sim.base_url}/v1/chat/completions", json=request)
+    return answer.headers, answer.text.split("\n\n")
+
+
+async def test_a_stream_has_vllms_events_in_vllms_order(sim: Server) -> None:
+    headers, events = await raw_events(sim, body())
+    assert headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert events[-2:] == ["data: [DONE]", ""]
+    chunks = [orjson.loads(e.removeprefix("data: ")) for e in events[:-2]]
+    role, *contents, end, usage = chunks
+    head = ["id", "object", "created", "model", "choices"]
+    assert list(role) == [*head, "prompt_token_ids", "prompt_text"]
+    assert role["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert all(
+        list(c["choices"][0]) == ["index", "delta", "logprobs", "finish_reason", "token_ids"]
+        for c in contents
+    )
+    assert "".join(c["choices"][0]["delta"]["content"] for c in contents)
+    assert any(c["choices"][0]["delta"]["content"] == "" for c in contents)  # held-back bytes
+    assert end["choices"][0]["finish_reason"] == "stop"
+    assert end["choices"][0]["stop_reason"] is None
+    assert usage["choices"] == []
+    assert usage["usage"]["completion_tokens"] == 21  # 20 tokens and the end of turn
+    assert usage["system_fingerprint"].startswith("vllm-0.33.0-")
+    assert len({c["id"] for c in chunks}) == 1
+    assert chunks[0]["id"].startswith("chatcmpl-")
+
+
+async def test_korean_in_korean_english_in_english(sim: Server) -> None:
+    korean = "".join(await read(sim, body(KOREAN)))
+    english = "".join(await read(sim, body(ENGLISH)))
+    assert any("가" <= ch <= "힣" for ch in korean)
+    assert english.isascii()
+
+
+async def test_max_tokens_cuts_the_answer_with_length(sim: Server) -> None:
+    _, events = await raw_events(sim, body(max_tokens=5))
+    end = orjson.loads(events[-4].removeprefix("data: "))
+    assert end["choices"][0]["finish_reason"] == "length"
+
+
+async def test_several_tokens_per_chunk_with_a_stream_interval(sim: Server) -> None:
+    await configure(sim, stream_interval=4)
+    texts = await read(sim, body(ENGLISH))
+    assert len(texts) == 5  # 20 tokens in chunks of 4
+
+
+@pytest.mark.parametrize(
+    ("request_body_", "status", "message"),
+    [
+        ({"model": "gpt-4", "messages": KOREAN}, 404, "The model `gpt-4` does not exist"),
+        ({"model": DEFAULT_MODEL, "messages": []}, 400, "messages"),
+        (
+            {"model": DEFAULT_MODEL, "messages": KOREAN, "stream_options": {}},
+            400,
+            "Stream options can only be defined when `stream=True`.",
+        ),
+    ],
+)
+async def test_bad_requests_get_vllms_errors(
+    sim: Server, request_body_: dict[str, Any], status: int, message: str
+) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{sim.base_url}/v1/chat/completions", json=request_body_)
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert message in error["message"]
+    assert error["code"] == status
+
+
+async def test_models_health_and_metrics_answer_like_vllm(sim: Server) -> None:
+    await read(sim, body())
+    async with httpx.AsyncClient() as client:
+        models = (await client.get(f"{sim.base_url}/v1/models")).json()
+        health = await client.get(f"{sim.base_url}/health")
+        metrics = (await client.get(f"{sim.base_url}/metrics")).text
+    assert models["data"][0]["id"] == DEFAULT_MODEL
+    assert models["data"][0]["max_model_len"] == 8192
+    assert (health.status_code, health.content) == (200, b"")
+    assert "vllm:num_requests_running{" in metrics
+    assert 'finished_reason="stop"} ' in metrics
+
+
+async def test_fault_503_refuses_before_streaming(sim: Server) -> None:
+    await configure(sim, fault="503")
+    error = await fail(sim)
+    assert (error.reason, error.status) == ("refused", 503)
+
+
+async def test_fault_error_sends_an_error_event_after_some_tokens(sim: Server) -> None:
+    await configure(sim, fault="error", fault_after=3)
+    texts: list[str] = []
+
+    async def collect() -> None:
+        async with httpx.AsyncClient() as client:
+            url = f"{sim.base_url}/v1/chat/completions"
+            async for text in stream_chat(client, url, body(ENGLISH), QUICK, StreamStats()):
+                texts.append(text)
+
+    with pytest.raises(ModelError) as raised:
+        await collect()
+    assert (raised.value.reason, raised.value.status) == ("error", 500)
+    assert len(texts) == 3
+
+
+async def test_fault_hang_breaches_the_stall_budget_even_with_keep_alives(sim: Server) -> None:
+    await configure(sim, fault="hang", keep_alive=0.1)
+    assert (await fail(sim)).reason == "stall"
+
+
+async def test_fault_drop_cuts_the_connection(sim: Server) -> None:
+    await configure(sim, fault="drop")
+    assert (await fail(sim)).reason == "dropped"
+
+
+async def test_fault_trickle_breaches_the_total_budget(sim: Server) -> None:
+    await configure(sim, fault="trickle", trickle_seconds=0.3)
+    budgets = Budgets(connect=1.0, first_token=1.0, stall=0.5, total=1.0)
+    assert (await fail(sim, budgets)).reason == "total"
+
+
+async def test_a_client_that_goes_away_aborts_the_generation(sim: Server) -> None:
+    await configure(sim, tps=20.0, output_tokens=200)
+    before = await stats(sim)
+    async with httpx.AsyncClient() as client:
+        url = f"{sim.base_url}/v1/chat/completions"
+        stream = stream_chat(client, url, body(), QUICK, StreamStats())
+        async with contextlib.aclosing(stream):
+            await anext(stream)
+            assert (await stats(sim))["running"] == 1
+    after = await until(sim, lambda s: s["running"] == 0)
+    assert after["aborted"] == before["aborted"] + 1
+    assert after["completed"] == before["completed"]
+
+
+async def test_beyond_max_num_seqs_requests_wait_and_beyond_the_queue_get_503(
+    sim: Server,
+) -> None:
+    await configure(sim, max_num_seqs=1, max_num_queued_reqs=2, tps=20.0, output_tokens=40)
+    first = asyncio.create_task(read(sim, body()))
+    second = asyncio.create_task(read(sim, body()))
+    await until(sim, lambda s: s["running"] == 1 and s["waiting"] == 1)
+    error = await fail(sim)
+    assert (error.reason, error.status) == ("refused", 503)
+    first.cancel()
+    second.cancel()
+    await asyncio.gather(first, second, return_exceptions=True)
+    await until(sim, lambda s: s["running"] == 0 and s["waiting"] == 0)
+
+
+async def test_bad_settings_are_refused(sim: Server) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.put(f"{sim.base_url}/sim/config", json={"fault": "meteor"})
+        unknown = await client.put(f"{sim.base_url}/sim/config", json={"speed": 1})
+    assert answer.status_code == 400
+    assert "fault must be one of" in answer.json()["error"]["message"]
+    assert "unknown settings: speed" in unknown.json()["error"]["message"]
+
+
+def test_the_config_checks_itself() -> None:
+    with pytest.raises(ValueError, match="tps"):
+        SimConfig(tps=0)
+
+
+async def until(sim: Server, condition: Any, timeout: float = 5.0) -> dict[str, Any]:
+    """The simulator's stats once `condition` holds (it is another process: ask again)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            found = await stats(sim)
+            if condition(found):
+                return found
+            await asyncio.sleep(0.02)

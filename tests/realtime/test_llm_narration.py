@@ -1,0 +1,176 @@
+"""Narration from a model server, end to end: `maratang serve --llm-url` against
+`maratang llm-sim` over real HTTP, with real WebSocket players."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.realtime.conftest import Table, open_table, play_round
+from tests.support.client import Message
+from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
+from tests.support.server import Server, running_server, running_sim
+
+GAME_SIM = {"fault": "none", "ttft": 0.05, "tps": 150.0, "output_tokens": 30, "fault_after": 5}
+HUB_ENV = {
+    "MARATANG_COALESCE_MS": "40",
+    "MARATANG_FALLBACK_TPS": "400",
+    "MARATANG_LLM_FIRST_TOKEN_SECONDS": "1",
+    "MARATANG_LLM_STALL_SECONDS": "0.5",
+    "MARATANG_LLM_TOTAL_SECONDS": "3",
+    "MARATANG_LLM_BREAKER_FAILURES": "1000",  # every narration here asks the model
+}
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Server]:
+    with running_sim() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def hub(sim: Server) -> Iterator[Server]:
+    with running_server("--llm-url", sim.base_url, env=HUB_ENV) as running:
+        yield running
+
+
+async def configure(sim: Server, **changes: Any) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.put(f"{sim.base_url}/sim/config", json={**GAME_SIM, **changes})
+    assert answer.status_code == 200, answer.text
+
+
+async def sim_stats(sim: Server) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        return dict((await client.get(f"{sim.base_url}/sim/stats")).json())
+
+
+def ends(table: Table) -> dict[str, Message]:
+    return {m["nid"]: m for m in table.host.events(table.session) if m["t"] == "narration.end"}
+
+
+def told(table: Table, nid: str) -> str:
+    deltas = table.host.events(table.session)
+    return "".join(m["text"] for m in deltas if m["t"] == "narration.delta" and m["nid"] == nid)
+
+
+async def play(hub: Server, rounds: int = 1, lang: str = "ko") -> Table:
+    table = await open_table(hub, ["민지", "Alex"], rounds=rounds)
+    if lang != "ko":
+        await table.host.request("session.settings", lang=lang)
+    assert (await table.host.request("game.start"))["t"] == "ack"
+    for number in range(1, rounds + 1):
+        entrance = f"r{number}.entrance"
+        await table.host.wait_for(
+            lambda m: m["t"] == "narration.end" and m["nid"] == entrance,  # noqa: B023
+            20,
+        )
+        await play_round(table, number)
+    await table.host.wait_for(lambda m: m["t"] == "game.over", 30)
+    await table.host.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "finale", 30)
+    return table
+
+
+async def test_a_whole_game_is_narrated_by_the_model(sim: Server, hub: Server) -> None:
+    await configure(sim)
+    before = await sim_stats(sim)
+    table = await play(hub, rounds=2)
+    found = ends(table)
+    assert set(found) == {"r1.entrance", "r1.tasting", "r2.entrance", "r2.tasting", "finale"}
+    for nid, end in found.items():
+        assert end["source"] == "llm", end
+        assert end["text"] == told(table, nid)
+        assert any("가" <= ch <= "힣" for ch in end["text"])
+    assert "민지님" in found["r1.tasting"]["text"]  # the model was given the bowls' facts
+    assert (await sim_stats(sim))["completed"] - before["completed"] == 5
+
+
+async def test_an_english_table_asks_the_model_in_english(sim: Server, hub: Server) -> None:
+    await configure(sim)
+    table = await play(hub, lang="en")
+    assert all(end["text"].replace("…", "").isascii() for end in ends(table).values())
+
+
+@pytest.mark.parametrize(
+    ("fault", "source"),
+    [
+        ("503", "fallback"),
+        ("error", "mixed"),
+        ("hang", "mixed"),
+        ("drop", "mixed"),
+        ("trickle", "mixed"),
+    ],
+)
+async def test_every_fault_ends_the_narration_with_the_right_source(
+    sim: Server, hub: Server, fault: str, source: str
+) -> None:
+    await configure(sim, fault=fault, trickle_seconds=0.4)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    table = await play(hub)
+    assert loop.time() - began < 20
+    for nid, end in ends(table).items():
+        assert end["source"] == source, (nid, end)
+        assert end["text"] == told(table, nid)
+        assert end["text"], nid
+
+
+async def test_a_table_that_empties_mid_narration_aborts_the_model_request(
+    sim: Server, hub: Server
+) -> None:
+    await configure(sim, tps=10.0, output_tokens=300)
+    before = await sim_stats(sim)
+    table = await open_table(hub, ["민지"], rounds=1)
+    await table.host.request("game.start")
+    await table.host.wait_for(lambda m: m["t"] == "narration.delta", 10)
+    assert (await table.host.request("session.leave"))["t"] == "ack"
+    after = await until(sim, lambda s: s["aborted"] > before["aborted"] and s["running"] == 0)
+    assert after["completed"] == before["completed"]
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[ExitStack, str]]:
+    prefix = throwaway_prefix()
+    with ExitStack() as stack:
+        yield stack, prefix
+    asyncio.run(delete_prefix(prefix))
+
+
+async def test_admission_caps_model_requests_across_processes(
+    cluster: tuple[ExitStack, str],
+) -> None:
+    stack, prefix = cluster
+    slots = 2
+    sim = stack.enter_context(running_sim("--tps", "20", "--output-tokens", "60"))
+    env = {
+        **HUB_ENV,
+        "MARATANG_LLM_SLOTS": str(slots),
+        "MARATANG_LLM_QUEUE_SECONDS": "0.3",
+        "MARATANG_LLM_TOTAL_SECONDS": "10",
+        "MARATANG_REDIS_PREFIX": prefix,
+    }
+    flags = ("--llm-url", sim.base_url, "--engine", REDIS_URL)
+    hubs = [stack.enter_context(running_server(*flags, env=env)) for _ in range(2)]
+    tables = [await open_table(hubs[i % 2], [f"p{i}"], rounds=1) for i in range(3 * slots)]
+    await asyncio.gather(*(t.host.request("game.start") for t in tables))
+    entrances = [await t.host.wait_for(lambda m: m["t"] == "narration.end", 20) for t in tables]
+    sources = sorted(end["source"] for end in entrances)
+    stats = await sim_stats(sim)
+    assert stats["max_running"] <= slots
+    assert sources.count("llm") >= slots
+    assert sources.count("fallback") >= slots  # the rest did not wait for the GPU
+
+
+async def until(sim: Server, condition: Any, timeout: float = 10.0) -> dict[str, Any]:
+    """The simulator's stats once `condition` holds (another process: ask again)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            found = await sim_stats(sim)
+            if condition(found):
+                return found
+            await asyncio.sleep(0.02)
