@@ -90,14 +90,17 @@ class ModelNarrator:
     ) -> AsyncGenerator[Piece, None]:
         told = already
         handover = _Handover()
-        async for piece in self._from_model(facts, hurry, already, handover):
-            told += piece.text
-            yield piece
+        # aclosing: if this stream is closed early, the model request is closed at once
+        async with contextlib.aclosing(self._from_model(facts, hurry, already, handover)) as model:
+            async for piece in model:
+                told += piece.text
+                yield piece
         if handover.reason is None:
             return
         self._metrics.fallbacks[handover.reason] += 1
-        async for piece in self._fallback.stream(facts, hurry, told):
-            yield piece
+        async with contextlib.aclosing(self._fallback.stream(facts, hurry, told)) as fallback:
+            async for piece in fallback:
+                yield piece
 
     async def _from_model(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str, handover: _Handover

@@ -133,6 +133,8 @@ class Job:
     max_tokens: int
     include_usage: bool
     continuous_usage: bool
+    stream_interval: int
+    """The request's own `stream_interval` (at least the server's is used)."""
     fault: Fault
     seed: int
 
@@ -232,9 +234,14 @@ class Simulator:
             raise SimError(400, "BadRequestError", "max_tokens must be at least 1")
         said = [m for m in messages if isinstance(m, dict)]
         text = "\n".join(str(m.get("content", "")) for m in said)
-        prompt = next((str(m.get("content")) for m in reversed(said) if m.get("role") == "user"), "")
+        prompt = next(
+            (str(m.get("content")) for m in reversed(said) if m.get("role") == "user"), ""
+        )
         system = next((str(m.get("content")) for m in said if m.get("role") == "system"), text)
         options = options if isinstance(options, dict) else {}
+        interval = body.get("stream_interval") or 1
+        if not isinstance(interval, int) or interval < 1:
+            raise SimError(400, "BadRequestError", "stream_interval must be at least 1")
         rid = request.headers.get("x-request-id") or secrets.token_hex(16)
         return Job(
             rid=f"chatcmpl-{rid}",
@@ -246,6 +253,7 @@ class Simulator:
             include_usage=bool(options.get("include_usage")),
             continuous_usage=bool(options.get("include_usage"))
             and bool(options.get("continuous_usage_stats")),
+            stream_interval=interval,
             fault=self._fault(),
             seed=self._rng.randrange(1 << 30),
         )
@@ -323,11 +331,12 @@ class Simulator:
         yield wire.role()
         words, finish = self._tokens(job)
         sent = 0
-        for start in range(0, len(words), self.config.stream_interval):
-            group = words[start : start + self.config.stream_interval]
+        every = max(self.config.stream_interval, job.stream_interval)
+        for start in range(0, len(words), every):
+            group = words[start : start + every]
             if sent == 0:
                 self.stats.ttft.observe(time.monotonic() - started)
-            if job.korean and start % 9 == 8:
+            if job.korean and start // every % 9 == 8:
                 yield wire.content("", sent)  # half a character held back
             text = "".join(group) if not self.config.stamp_tokens else _stamp()
             sent += len(group)
@@ -341,7 +350,7 @@ class Simulator:
                 if job.fault == "drop":
                     self._finish(job, "dropped")
                     raise Dropped(f"request {job.rid}: dropping the connection (fault)")
-            async for comment in self._pause(self._gap(job, sent)):
+            async for comment in self._pause(self._gap(job, sent, every)):
                 yield comment
         self.stats.generation_tokens += sent + (finish == "stop")
         self._finish(job, finish)
@@ -350,13 +359,13 @@ class Simulator:
             yield wire.usage(sent + (finish == "stop"))
         yield "data: [DONE]\n\n"
 
-    def _gap(self, job: Job, sent: int) -> float:
+    def _gap(self, job: Job, sent: int, every: int) -> float:
         """Seconds until the next chunk: the pace, or the fault's once it is due."""
         config = self.config
         if job.fault in ("hang", "trickle") and sent >= config.fault_after:
             return float("inf") if job.fault == "hang" else config.trickle_seconds
         spread = 1 + config.jitter * (2 * self._rng.random() - 1)
-        return config.stream_interval / config.tps * spread
+        return every / config.tps * spread
 
     async def _pause(self, seconds: float) -> AsyncIterator[str]:
         """Wait `seconds`, sending `: keep-alive` after every `keep_alive` seconds of it."""
@@ -438,6 +447,12 @@ class Wire:
             usage = orjson.dumps(_usage(self._job.prompt_tokens, tokens)).decode()
             tail = f'"usage":{usage},{tail}'
         return f'data: {self._head},"choices":[{choice}],{tail}}}\n\n'
+
+
+def _last(messages: list[dict[str, Any]], role: str, default: str) -> str:
+    """The content of the last message with `role`, or `default`."""
+    found = [str(m.get("content", "")) for m in messages if m.get("role") == role]
+    return found[-1] if found else default
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:

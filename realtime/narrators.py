@@ -10,7 +10,7 @@ import httpx
 
 from llm.chat import Sampling
 from llm.client import Budgets
-from llm.endpoints import Endpoints
+from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
 from llm.metrics import NarrationMetrics
 from llm.model import ModelConfig, ModelNarrator
@@ -62,11 +62,9 @@ class Narration:
             stall=settings.llm_stall_seconds,
             total=settings.llm_total_seconds,
         )
-        client = httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=None,  # admission bounds them: slots per endpoint
-                max_keepalive_connections=settings.llm_slots + SPARE_CONNECTIONS,
-            ),
+        planned = settings.llm_slots * len(endpoint_bases(settings.llm_url)) + SPARE_CONNECTIONS
+        client = httpx.AsyncClient(  # one stream holds one connection: room for every slot
+            limits=httpx.Limits(max_connections=planned, max_keepalive_connections=planned)
         )
         endpoints = Endpoints.from_urls(
             client, settings.llm_url, settings.llm_breaker_failures, settings.llm_breaker_seconds
@@ -77,6 +75,7 @@ class Narration:
                 settings.llm_max_tokens,
                 settings.llm_temperature,
                 settings.llm_top_p,
+                settings.llm_stream_interval,
             ),
             budgets=budgets,
             slots=settings.llm_slots,

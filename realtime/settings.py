@@ -48,6 +48,9 @@ class Settings:
     """Ceiling on the tokens of one narration (each kind asks for less)."""
     llm_temperature: float = 0.7
     llm_top_p: float = 0.9
+    llm_stream_interval: int = 1
+    """Tokens per streamed chunk asked of vLLM (its per-request `stream_interval`): 2-4 cut
+    the hub's reading work by as much, at the cost of that many tokens' delay."""
     llm_slots: int = 96
     """Narrations one model server takes at once, across every hub process (size it to the
     server's KV cache: ~120 on a 48 GB card, ~20 on a 24 GB one)."""

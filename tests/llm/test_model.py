@@ -5,6 +5,7 @@ server that keeps failing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from llm.templates import recap
 from protocol.types import NarrationKind
 from storage.memory import MemoryEngine
 from tests.llm.samples import facts
-from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content, sse
+from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, Chunks, content, sse
 
 BASE = "http://vllm.test"
 QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
@@ -213,3 +214,21 @@ async def test_the_least_busy_endpoint_is_chosen_first() -> None:
     endpoints.all[0].outstanding = 3
     assert [e.base for e in endpoints.ready()] == ["http://b", "http://a"]
     await client.aclose()
+
+
+async def test_closing_the_narration_early_closes_the_request_and_frees_the_slot() -> None:
+    bodies: list[Chunks] = []
+
+    def reply() -> httpx.Response:
+        response = sse([ROLE.encode(), content("문이").encode(), b""], [0, 0, float("inf")])
+        assert isinstance(response.stream, Chunks)
+        bodies.append(response.stream)
+        return response
+
+    r = await rig(Server([reply]), slots=1)
+    stream = r.narrator.stream(facts("entrance"), asyncio.Event())
+    async with contextlib.aclosing(stream):
+        assert await anext(stream) == Piece("문이", "llm")
+    assert bodies[0].closed
+    assert r.metrics.in_flight == 0
+    assert await r.engine.acquire_slot(f"llm:{BASE}", "next", 1, 60)

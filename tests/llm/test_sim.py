@@ -121,6 +121,14 @@ async def test_several_tokens_per_chunk_with_a_stream_interval(sim: Server) -> N
     assert len(texts) == 5  # 20 tokens in chunks of 4
 
 
+async def test_a_request_may_ask_for_more_tokens_per_chunk_never_fewer(sim: Server) -> None:
+    asked = request_body(ENGLISH, Sampling(DEFAULT_MODEL, 300, 0.7, 0.9, stream_interval=5), False)
+    assert asked["stream_interval"] == 5
+    assert len(await read(sim, asked)) == 4
+    await configure(sim, stream_interval=10)
+    assert len(await read(sim, asked)) == 2
+
+
 @pytest.mark.parametrize(
     ("request_body_", "status", "message"),
     [

@@ -90,6 +90,17 @@ async def test_a_whole_game_is_narrated_by_the_model(sim: Server, hub: Server) -
     assert (await sim_stats(sim))["completed"] - before["completed"] == 5
 
 
+async def test_a_fast_model_is_coalesced_to_a_frame_per_window(sim: Server, hub: Server) -> None:
+    await configure(sim, tps=300.0, output_tokens=150, jitter=0.0)  # 150 chunks in 0.5 s
+    table = await open_table(hub, ["민지"], rounds=1)
+    await table.host.request("game.start")
+    end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
+    deltas = [m for m in table.host.events(table.session) if m["t"] == "narration.delta"]
+    assert end["source"] == "llm"
+    assert "".join(m["text"] for m in deltas) == end["text"]
+    assert 3 <= len(deltas) <= 0.5 / 0.040 + 3  # one per 40 ms window, not one per chunk
+
+
 async def test_an_english_table_asks_the_model_in_english(sim: Server, hub: Server) -> None:
     await configure(sim)
     table = await play(hub, lang="en")

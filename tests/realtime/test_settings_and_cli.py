@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from realtime.cli import parser
+from realtime.cli import narrator_line, parser
 from realtime.settings import DEV_SECRET, Settings, from_environment, with_overrides
 from tests.support.server import ROOT, Server
 
@@ -35,18 +36,48 @@ def test_a_bad_environment_value_names_the_setting() -> None:
 
 
 def test_bad_flags_are_refused_with_a_message() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "realtime.cli", "serve", "--fallback-tps", "-3"],
+    result = run_cli("serve", "--fallback-tps", "-3")
+    assert result.returncode == 2
+    assert "must be above 0" in result.stderr
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--port", "many"])
+
+
+def test_every_setting_is_documented_in_the_operations_runbook() -> None:
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    missing = [f.name for f in fields(Settings) if f"`MARATANG_{f.name.upper()}`" not in runbook]
+    assert missing == []
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "realtime.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("serve", "--llm-url", "vllm:8000"), "must start with http:// or https://"),
+        (("llm-sim", "--tps", "0"), "tps must be above 0"),
+        (("llm-sim", "--fault-rate", "2"), "fault_rate must be within 0..1"),
+    ],
+)
+def test_bad_model_settings_are_refused_with_a_message(args: tuple[str, ...], said: str) -> None:
+    result = run_cli(*args)
     assert result.returncode == 2
-    assert "must be above 0" in result.stderr
-    with pytest.raises(SystemExit):
-        parser().parse_args(["serve", "--port", "many"])
+    assert said in result.stderr
+
+
+def test_serve_says_which_model_narrates() -> None:
+    line = narrator_line(Settings(llm_url="http://a:8000/v1,http://b:8000", llm_slots=20))
+    assert line.startswith("narrator: kakaocorp/kanana-1.5-8b-instruct-2505 at http://a:8000")
+    assert "http://b:8000 (up to 20 narrations each), then fallback templates" in line
 
 
 def test_serve_says_it_runs_on_the_embedded_defaults(server: Server) -> None:
