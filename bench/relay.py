@@ -39,11 +39,10 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.fanout import print_profile, sample
+from bench.fanout import cpu_seconds, free_port, pinned, print_profile, sample
 from bench.rawws import RawSocket, connect
 
 ROOT = Path(__file__).resolve().parents[1]
-TICK = os.sysconf("SC_CLK_TCK")
 STAMP = re.compile(rb"<(\d+)>")
 NID = "r1.entrance"
 
@@ -138,22 +137,6 @@ async def generate(args: argparse.Namespace) -> None:
 
 
 # The orchestrator ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def pinned(cpu: int) -> Any:
-    return lambda: os.sched_setaffinity(0, {cpu % (os.cpu_count() or 1)})
 
 
 def start(command: list[str], env: dict[str, str], cpu: int) -> tuple[subprocess.Popen[bytes], str]:

@@ -16,6 +16,7 @@ from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
 from llm.sim import DEFAULT_MODEL, SimConfig
 from tests.support.server import Server, running_sim
+from tests.support.sim import configure, sim_stats, until
 
 QUICK = Budgets(connect=1.0, first_token=1.0, stall=0.5, total=5.0)
 KOREAN = [{"role": "system", "content": "이야기꾼"}, {"role": "user", "content": "안녕"}]
@@ -42,18 +43,6 @@ def sim_process() -> Iterator[Server]:
 async def sim(sim_process: Server) -> Server:
     await configure(sim_process, **DEFAULTS)
     return sim_process
-
-
-async def configure(sim: Server, **changes: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
-        answer = await client.put(f"{sim.base_url}/sim/config", json=changes)
-    assert answer.status_code == 200, answer.text
-    return dict(answer.json())
-
-
-async def stats(sim: Server) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
-        return dict((await client.get(f"{sim.base_url}/sim/stats")).json())
 
 
 def body(messages: list[dict[str, str]] = KOREAN, max_tokens: int = 300) -> dict[str, Any]:
@@ -205,13 +194,13 @@ async def test_fault_trickle_breaches_the_total_budget(sim: Server) -> None:
 
 async def test_a_client_that_goes_away_aborts_the_generation(sim: Server) -> None:
     await configure(sim, tps=20.0, output_tokens=200)
-    before = await stats(sim)
+    before = await sim_stats(sim)
     async with httpx.AsyncClient() as client:
         url = f"{sim.base_url}/v1/chat/completions"
         stream = stream_chat(client, url, body(), QUICK, StreamStats())
         async with contextlib.aclosing(stream):
             await anext(stream)
-            assert (await stats(sim))["running"] == 1
+            assert (await sim_stats(sim))["running"] == 1
     after = await until(sim, lambda s: s["running"] == 0)
     assert after["aborted"] == before["aborted"] + 1
     assert after["completed"] == before["completed"]
@@ -244,13 +233,3 @@ async def test_bad_settings_are_refused(sim: Server) -> None:
 def test_the_config_checks_itself() -> None:
     with pytest.raises(ValueError, match="tps"):
         SimConfig(tps=0)
-
-
-async def until(sim: Server, condition: Any, timeout: float = 5.0) -> dict[str, Any]:
-    """The simulator's stats once `condition` holds (it is another process: ask again)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            found = await stats(sim)
-            if condition(found):
-                return found
-            await asyncio.sleep(0.02)

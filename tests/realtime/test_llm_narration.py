@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.realtime.conftest import Table, open_table, play_round
 from tests.support.client import Message
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server, running_sim
+from tests.support.sim import configure as sim_config
+from tests.support.sim import sim_stats, until
 
 GAME_SIM = {"fault": "none", "ttft": 0.05, "tps": 150.0, "output_tokens": 30, "fault_after": 5}
 HUB_ENV = {
@@ -40,14 +41,7 @@ def hub(sim: Server) -> Iterator[Server]:
 
 
 async def configure(sim: Server, **changes: Any) -> None:
-    async with httpx.AsyncClient() as client:
-        answer = await client.put(f"{sim.base_url}/sim/config", json={**GAME_SIM, **changes})
-    assert answer.status_code == 200, answer.text
-
-
-async def sim_stats(sim: Server) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
-        return dict((await client.get(f"{sim.base_url}/sim/stats")).json())
+    await sim_config(sim, **{**GAME_SIM, **changes})
 
 
 def ends(table: Table) -> dict[str, Message]:
@@ -175,13 +169,3 @@ async def test_admission_caps_model_requests_across_processes(
     assert stats["max_running"] <= slots
     assert sources.count("llm") >= slots
     assert sources.count("fallback") >= slots  # the rest did not wait for the GPU
-
-
-async def until(sim: Server, condition: Any, timeout: float = 10.0) -> dict[str, Any]:
-    """The simulator's stats once `condition` holds (another process: ask again)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            found = await sim_stats(sim)
-            if condition(found):
-                return found
-            await asyncio.sleep(0.02)
