@@ -47,6 +47,7 @@ from protocol.types import (
     PlayerView,
     RankEntry,
     Result,
+    game_id,
 )
 
 Outcome = tuple[Table, tuple[Event, ...]]
@@ -258,7 +259,7 @@ def _finish(table: Table) -> Outcome:
     ranking = final_ranking(table.seats)
     table = replace(table, phase=check_transition(table.phase, "over"), ranking=ranking)
     table, narration = _narrate(table, "finale")
-    return table, (GameOver(ranking=ranking), *narration)
+    return table, (GameOver(ranking=ranking, game=game_id(table.session)), *narration)
 
 
 def final_ranking(seats: tuple[Seat, ...]) -> tuple[RankEntry, ...]:
@@ -280,6 +281,16 @@ def final_ranking(seats: tuple[Seat, ...]) -> tuple[RankEntry, ...]:
 
 def narration_id(kind: NarrationKind, round_number: int) -> NarrationId:
     return NarrationId("finale" if kind == "finale" else f"r{round_number}.{kind}")
+
+
+def narration_of(nid: NarrationId, last_round: int) -> tuple[NarrationKind, int]:
+    """The kind and round a narration id names (the finale belongs to the last round)."""
+    if nid == "finale":
+        return "finale", last_round
+    head, _, kind = nid.partition(".")
+    if kind not in ("entrance", "tasting") or not head[1:].isdigit():
+        raise ValueError(f"not a narration id: {nid!r}")
+    return ("entrance" if kind == "entrance" else "tasting"), int(head[1:])
 
 
 def _narrate(table: Table, kind: NarrationKind) -> Outcome:

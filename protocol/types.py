@@ -15,6 +15,12 @@ from protocol.errors import invalid
 SessionId = NewType("SessionId", str)
 PlayerId = NewType("PlayerId", str)
 NarrationId = NewType("NarrationId", str)
+GameId = NewType("GameId", str)
+
+
+def game_id(session: SessionId) -> GameId:
+    """A table plays one game; the game's id is its session's, with its own prefix."""
+    return GameId("g_" + session.removeprefix("s_"))
 
 Lang = Literal["ko", "en"]
 Phase = Literal["lobby", "picking", "tasting", "over", "closed"]

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from realtime import http
+from realtime import http, records_api
 from realtime.runtime import Runtime
 from realtime.settings import Settings, from_environment
 from realtime.ws import websocket_endpoint
@@ -48,6 +48,8 @@ def create_app(settings: Settings) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/api/auth/guest", http.guest, methods=["POST"]),
         Route("/api/catalog", http.catalog, methods=["GET"]),
+        Route("/api/games/{game}", records_api.game, methods=["GET"]),
+        Route("/api/players/{player}/games", records_api.player_games, methods=["GET"]),
         Route("/healthz", http.healthz, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]

@@ -2,6 +2,8 @@
 
     maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
                    [--engine memory|redis://HOST:PORT/DB] [--workers N] [--llm-url URL[,URL]]
+                   [--database-url postgresql://...]
+    maratang migrate [--database-url postgresql://...]
     maratang llm-sim [--host H] [--port P] [--model NAME] [--ttft S] [--tps N] [--fault MODE] ...
 
 Flags override `MARATANG_*` environment settings, which override the defaults. Without any,
@@ -19,11 +21,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from llm.endpoints import endpoint_bases
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import Settings, environment, from_environment, with_overrides
 from realtime.sim_cli import add_sim_parser, run_sim
+from storage.migrate import check_url, upgrade_head
 
 SHUTDOWN_SECONDS = 5
 """How long a stopping server waits for its sockets' handlers before cancelling them."""
@@ -63,7 +67,16 @@ def parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="vLLM (OpenAI-compatible) servers, comma-separated (default: the fallback narrator)",
     )
+    serve.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="PostgreSQL for game records and snapshots (default: nothing is persisted)",
+    )
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    migrate = commands.add_parser(
+        "migrate", help="bring the records database to the newest schema (alembic upgrade head)"
+    )
+    migrate.add_argument("--database-url", metavar="URL", help="default: MARATANG_DATABASE_URL")
     add_sim_parser(commands)
     return top
 
@@ -90,6 +103,8 @@ def check(settings: Settings) -> None:
     if settings.engine != "memory" and not settings.engine.startswith(REDIS_SCHEMES):
         raise ValueError(f"--engine {settings.engine!r}: use memory or a redis:// URL")
     endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
+    if settings.database_url:
+        check_url(settings.database_url)
     if settings.llm_slots < 1:
         raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
 
@@ -115,7 +130,9 @@ def describe(settings: Settings) -> list[str]:
         engine,
         f"workers: {settings.workers}",
         narrator_line(settings),
-        "records: not persisted (no database configured)",
+        f"records: PostgreSQL at {redacted(settings.database_url)}"
+        if settings.database_url
+        else "records: not persisted (no database configured)",
     ]
     if settings.dev_secret:
         lines.append("secret: development default (set MARATANG_SECRET in production)")
@@ -134,7 +151,7 @@ def narrator_line(settings: Settings) -> str:
 
 
 def serve(settings: Settings) -> None:
-    embedded = settings.engine == "memory"
+    embedded = settings.engine == "memory" and not (settings.llm_url or settings.database_url)
     print(f"Maratang starting{' on the embedded defaults' if embedded else ''}:", flush=True)
     for line in describe(settings):
         print(f"  {line}", flush=True)
@@ -177,10 +194,35 @@ def log_config(level: str) -> dict[str, Any]:
     return config
 
 
+def migrate(url: str) -> int:
+    """`maratang migrate`: the schema to head, saying where it stands; 2 for a bad or missing
+    URL, 1 when the database could not be migrated."""
+    if not url:
+        print(
+            "maratang migrate: no database: give --database-url or MARATANG_DATABASE_URL",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        check_url(url)
+        print(f"migrating {redacted(url)} to the newest schema", flush=True)
+        upgrade_head(url)
+    except ValueError as exc:
+        print(f"maratang migrate: bad setting: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as exc:
+        print(f"maratang migrate: the database could not be migrated: {exc}", file=sys.stderr)
+        return 1
+    print("the schema is at head", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "llm-sim":
         return run_sim(args)
+    if args.command == "migrate":
+        return migrate(args.database_url or from_environment().database_url)
     try:
         settings = with_overrides(
             from_environment(),
@@ -191,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine=args.engine,
             workers=args.workers,
             llm_url=args.llm_url,
+            database_url=args.database_url,
             log_level=args.log_level,
         )
         check(settings)

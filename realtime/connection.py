@@ -51,6 +51,7 @@ class Connection:
         self.session: SessionId | None = None
         self.cursor = 0
         """The `seq` of the last event queued or sent; NEEDS_SYNC before the first sync."""
+        self._restored = False
         self._engine = engine
         self._queue: deque[Frame] = deque()
         self._queue_limit = queue_limit
@@ -63,8 +64,10 @@ class Connection:
 
     # Called by the hub and the dispatcher (never block) ------------------------------------
 
-    def follow(self, session: SessionId, after: int = NEEDS_SYNC) -> None:
-        """Deliver `session`'s events after `after` (a `sync` first when NEEDS_SYNC)."""
+    def follow(self, session: SessionId, after: int = NEEDS_SYNC, restored: bool = False) -> None:
+        """Deliver `session`'s events after `after` (a `sync` first when NEEDS_SYNC, saying
+        `restored` when the table was just rebuilt from a stored snapshot)."""
+        self._restored = restored
         self.session = session
         self.cursor = after
         self._seen = 0
@@ -154,7 +157,8 @@ class Connection:
         if snapshot is None:
             self.unfollow()
             return
-        state = table_view(snapshot.table, self.player.id)
+        state = table_view(snapshot.table, self.player.id, self._restored)
+        self._restored = False
         await self._send(
             self.codec.encode(serialize(Sync(session=session, seq=snapshot.seq, state=state)))
         )

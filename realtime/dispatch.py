@@ -82,14 +82,19 @@ class Dispatcher:
             raise ProtocolError(ErrorCode.NOT_IN_SESSION, "create or join a table first")
         return conn.session
 
-    async def seat(self, conn: Connection, session: SessionId, after: int = -1) -> None:
+    async def seat(
+        self, conn: Connection, session: SessionId, after: int = -1, restored: bool = False
+    ) -> None:
         """Follow `session` on this socket (a sync first, or the events after `after`)."""
-        await self._hub.follow(conn, session, after)
+        await self._hub.follow(conn, session, after, restored)
         await self._engine.set_presence(session, conn.player.id, conn.id, self._presence_ttl)
 
-    async def resume(self, conn: Connection, session: SessionId, seq: int) -> None:
-        """A player back after a dropped socket: the events after `seq`, and back at the table."""
-        await self.seat(conn, session, after=seq)
+    async def resume(
+        self, conn: Connection, session: SessionId, seq: int, restored: bool = False
+    ) -> None:
+        """A player back after a dropped socket: the events after `seq` (a sync when the table
+        was just `restored` from a snapshot), and back at the table."""
+        await self.seat(conn, session, after=-1 if restored else seq, restored=restored)
         with contextlib.suppress(ProtocolError):  # the seat was given up meanwhile
             await self._service.execute(session, c.Back(conn.player.id))
 

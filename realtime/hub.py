@@ -25,7 +25,9 @@ class Hub:
         self._listeners: dict[SessionId, Listener] = {}
         self._cleanups: set[asyncio.Task[None]] = set()
 
-    async def follow(self, conn: Connection, session: SessionId, after: int = NEEDS_SYNC) -> None:
+    async def follow(
+        self, conn: Connection, session: SessionId, after: int = NEEDS_SYNC, restored: bool = False
+    ) -> None:
         """Make `conn` receive `session`'s events after `after` (or a sync, then live events).
 
         The subscription is in place before the socket starts catching up, so every event is
@@ -38,7 +40,7 @@ class Hub:
             listener = self._listeners[session] = partial(self._fan_out, session)
             await self._engine.subscribe(session, listener)
         followers.add(conn)
-        conn.follow(session, after)
+        conn.follow(session, after, restored)
 
     async def unfollow(self, conn: Connection) -> None:
         session = conn.session

@@ -25,6 +25,8 @@ from realtime.service import SessionService
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
 from storage.memory import MemoryEngine
+from storage.postgres import PostgresRecords
+from storage.records import NoRecords, Records
 from storage.redis import RedisEngine
 
 log = logging.getLogger("maratang")
@@ -44,6 +46,14 @@ def make_engine(settings: Settings) -> Engine:
     raise ValueError(f"unknown engine {settings.engine!r}: use memory or a redis:// URL")
 
 
+def make_records(settings: Settings) -> Records:
+    if not settings.database_url:
+        return NoRecords()
+    return PostgresRecords(
+        settings.database_url, settings.snapshot_seconds, max_pending=settings.records_queue
+    )
+
+
 def process_name() -> str:
     """This process, as a holder of leases and presence marks."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -59,6 +69,7 @@ class Runtime:
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
     narration: Narration
+    records: Records
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Background work, cancelled when the runtime stops."""
     connections: set[Connection] = field(default_factory=set)
@@ -71,8 +82,9 @@ class Runtime:
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
         holder = process_name()
         narration = Narration.build(settings, engine, holder)
+        records = make_records(settings)
         service = SessionService(
-            engine, narration.narrator, narration.metrics, settings, deadlines.wake, holder
+            engine, narration.narrator, narration.metrics, records, settings, deadlines.wake, holder
         )
         return cls(
             settings=settings,
@@ -83,9 +95,11 @@ class Runtime:
             dispatcher=Dispatcher(service, hub, engine, settings.presence_ttl),
             deadlines=deadlines,
             narration=narration,
+            records=records,
         )
 
     async def start(self) -> None:
+        await self.records.start()
         self.spawn(self.deadlines.run(), "deadlines")
         self.spawn(self._keep_presence(), "presence")
         self.spawn(self.narration.survey(), "llm survey")
@@ -143,6 +157,8 @@ class Runtime:
             asyncio.gather(*tasks, return_exceptions=True),
             self.service.narrations.close(),
             self.narration.close(),
+            self.records.flush(STOP_SECONDS),
+            self.records.close(),
             self.engine.close(),
         ):
             try:

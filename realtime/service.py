@@ -19,7 +19,9 @@ from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.events import (
+    GameOver,
     Logged,
+    NarrationEnd,
     NarrationStart,
     PlayerAway,
     PlayerBack,
@@ -41,6 +43,7 @@ from realtime.clock import now_ms
 from realtime.narration import WATCHDOG, Narrations
 from realtime.settings import Settings as ServerSettings
 from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
+from storage.records import Records
 
 log = logging.getLogger("maratang.service")
 
@@ -59,11 +62,13 @@ class SessionService:
         engine: Engine,
         narrator: Narrator,
         metrics: NarrationMetrics,
+        records: Records,
         settings: ServerSettings,
         deadline_set: Callable[[], None],
         holder: str,
     ) -> None:
         self._engine = engine
+        self._records = records
         self._settings = settings
         self._deadline_set = deadline_set
         self.narrations = Narrations(
@@ -121,6 +126,7 @@ class SessionService:
 
     async def _react(self, after: Snapshot, logged: tuple[Logged, ...]) -> None:
         session = after.table.session
+        self._records.snapshot(after)
         for item in logged:
             match item.event:
                 case NarrationStart(nid=nid):
@@ -128,6 +134,8 @@ class SessionService:
                 case RoundStarted(round=number, deadline=due):
                     await self._set_deadline(session, ROUND, str(number), due)
                 case RoundResolved(round=number):
+                    self._records.round_resolved(after.table)
+                    self._records.snapshot(after, now=True)
                     await self._engine.cancel_deadline(session, ROUND, str(number))
                     if after.table.pending is not None:
                         self.narrations.hurry(session)
@@ -136,9 +144,44 @@ class SessionService:
                     await self._set_deadline(session, GRACE, player, grace)
                 case PlayerBack(player=player) | PlayerLeft(player=player):
                     await self._engine.cancel_deadline(session, GRACE, player)
+                case NarrationEnd() as end:
+                    self._records.narration_ended(after.table, end)
+                case GameOver():
+                    self._records.game_over(after.table)
+                    self._records.snapshot(after, now=True)
                 case SessionClosed():
+                    self._records.session_closed(session)
                     self.narrations.cancel(session)
                     await self._engine.expire(session, self._settings.closed_ttl)
+
+    async def restore(self, session: SessionId) -> bool:
+        """Bring back a session whose live state was lost, from its last stored snapshot;
+        True when it is live again (restored here, or by another process meanwhile)."""
+        snapshot = await self._records.last_snapshot(session)
+        if snapshot is None:
+            return False
+        if await self._engine.restore(snapshot):
+            log.warning(
+                "restored %s from its stored snapshot (version %d, seq %d)",
+                session,
+                snapshot.version,
+                snapshot.seq,
+            )
+            await self._rearm(snapshot.table)
+        return True
+
+    async def _rearm(self, table: Table) -> None:
+        """Set again what a restored table was waiting for: its round's deadline, its away
+        players' grace periods, the narration it was telling."""
+        session, now = table.session, now_ms()
+        if table.phase == "picking" and table.deadline is not None:
+            await self._set_deadline(session, ROUND, str(table.round), max(table.deadline, now))
+        grace = now + int(self._settings.grace_seconds * 1000)
+        for seat in table.seats:
+            if seat.away:
+                await self._set_deadline(session, GRACE, seat.player, grace)
+        if table.narration is not None and table.narration.streaming:
+            self.narrations.start(session, table.narration.nid)
 
     async def _set_deadline(self, session: SessionId, kind: str, key: str, due: int) -> None:
         await self._engine.set_deadline(Deadline(session, kind, key, due))

@@ -67,6 +67,12 @@ class Settings:
     """Failed requests in a row that stop requests to a server for a while."""
     llm_breaker_seconds: float = 10.0
     """How long a failing server is left alone before it is probed (doubling, up to 60)."""
+    database_url: str = ""
+    """PostgreSQL for records and snapshots (`postgresql://...`); empty: nothing persisted."""
+    snapshot_seconds: float = 10.0
+    """How often a running table's newest state is written (also at every round's end)."""
+    records_queue: int = 10_000
+    """Records waiting for the database (while it is down) before new ones are dropped."""
     fallback_tps: float = 30.0
     """Fallback narrator pace, tokens per second."""
     coalesce_ms: int = 40

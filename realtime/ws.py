@@ -97,9 +97,13 @@ async def _hello(
 async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     """Say welcome; on `resume`, follow the session again from the client's `seq`."""
     session = None
+    restored = False
     resume = hello.resume
     if resume is not None:
         snapshot = await runtime.engine.load(resume.session)
+        if snapshot is None and runtime.records.kept:  # lost from the live store?
+            restored = await runtime.service.restore(resume.session)
+            snapshot = await runtime.engine.load(resume.session) if restored else None
         if snapshot is not None and snapshot.table.seat(conn.player.id) is not None:
             session = resume.session
     conn.reply(
@@ -111,7 +115,7 @@ async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
         )
     )
     if session is not None and resume is not None:
-        await runtime.dispatcher.resume(conn, session, resume.seq)
+        await runtime.dispatcher.resume(conn, session, resume.seq, restored)
 
 
 async def _receive(websocket: WebSocket) -> Frame | None:

@@ -62,6 +62,13 @@ class Engine(Protocol):
         Raises `CodeTaken` if the code names another live session."""
         ...
 
+    async def restore(self, snapshot: Snapshot) -> bool:
+        """Put a lost session back at `snapshot`'s table, version and seq, with an empty log,
+        claiming its join code if that is free: a table rebuilt from a stored snapshot.
+        False (and nothing changes) when the session exists: it was not lost, or another
+        process restored it first."""
+        ...
+
     async def find_code(self, code: str) -> SessionId | None:
         """The live session a join code names."""
         ...

@@ -57,6 +57,16 @@ class MemoryEngine:
         self._codes[table.code] = table.session
         return snapshot
 
+    async def restore(self, snapshot: Snapshot) -> bool:
+        self._reap()
+        session = snapshot.table.session
+        if session in self._snapshots:
+            return False
+        self._snapshots[session] = snapshot
+        self._logs[session] = deque(maxlen=self._history)
+        self._codes.setdefault(snapshot.table.code, session)
+        return True
+
     async def find_code(self, code: str) -> SessionId | None:
         self._reap()
         return self._codes.get(code)

@@ -91,6 +91,7 @@ class RedisEngine:
             for name in (
                 "commit",
                 "create",
+                "restore",
                 "load",
                 "expire",
                 "presence_set",
@@ -148,6 +149,19 @@ class RedisEngine:
         if not await self._scripts["create"](keys, args):
             raise CodeTaken(table.code)
         return Snapshot(table, version=1, seq=0)
+
+    @_guarded
+    async def restore(self, snapshot: Snapshot) -> bool:
+        table = snapshot.table
+        keys = [self._key("s", table.session), self._key("code", table.code)]
+        args: list[EncodableT] = [
+            table.session,
+            table_bytes(table),
+            snapshot.version,
+            snapshot.seq,
+            self._idle_ms,
+        ]
+        return bool(await self._scripts["restore"](keys, args))
 
     @_guarded
     async def find_code(self, code: str) -> SessionId | None:

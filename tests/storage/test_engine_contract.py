@@ -12,7 +12,7 @@ import pytest
 from game.state import Table
 from protocol.events import Logged, NarrationDelta, PlayerAway
 from protocol.types import NarrationId, PlayerId, SessionId
-from storage.engine import CodeTaken, Deadline, Engine, VersionConflict
+from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
 from tests.storage.conftest import MakeEngine
 
 P = PlayerId("p1")
@@ -276,3 +276,25 @@ async def test_an_expired_session_is_forgotten_and_its_code_freed(engine: Engine
     await asyncio.sleep(0.1)  # let the session's time-to-live run out
     assert await engine.load(table.session) is None
     assert await engine.events_after(table.session, 0) is None
+
+
+async def test_a_lost_session_is_restored_at_its_version_and_seq_once(engine: Engine) -> None:
+    table = replace(new_table(), round=3)
+    assert await engine.restore(Snapshot(table, version=7, seq=40))
+    assert not await engine.restore(Snapshot(replace(table, round=1), version=2, seq=5))
+    snapshot = await engine.load(table.session)
+    assert snapshot is not None
+    assert (snapshot.version, snapshot.seq, snapshot.table) == (7, 40, table)
+    assert await engine.find_code(table.code) == table.session
+    assert await engine.events_after(table.session, 39) is None  # the old log is gone: sync
+    logged = await engine.commit(table.session, 7, table, [delta("again")])
+    assert [e.seq for e in logged] == [41]  # numbering goes on from the snapshot
+
+
+async def test_a_restore_never_overwrites_a_live_session(engine: Engine) -> None:
+    table = await created(engine)
+    await engine.commit(table.session, 1, replace(table, round=1), [delta("a")])
+    assert not await engine.restore(Snapshot(table, version=1, seq=0))
+    snapshot = await engine.load(table.session)
+    assert snapshot is not None
+    assert (snapshot.version, snapshot.table.round) == (2, 1)

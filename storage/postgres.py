@@ -1,0 +1,409 @@
+"""`PostgresRecords`: session snapshots and finished games in PostgreSQL (asyncpg), written
+behind the games.
+
+Writes never wait for the database. Snapshots are kept newest-only per session and written
+every `snapshot_seconds` (at once at a round's end and at the game's end); the game's rounds,
+narrations and result are queued as they happen. One writer task stores them in batches,
+each in a transaction, every statement idempotent (a newer snapshot wins; a record is
+inserted once), so a batch tried again after a lost connection stores nothing twice. While
+the database is unreachable the writer tries again with backoff; nothing is dropped unless
+the queue reaches `max_pending`, and then loudly (an error in the log, `records_dropped`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+from game.catalog import CUSTOMERS_BY_ID, CustomerId
+from game.rules import narration_of
+from game.state import Table
+from protocol.events import NarrationEnd
+from protocol.types import SessionId, game_id
+from protocol.wire import to_wire
+from storage.engine import EngineUnavailable, Snapshot
+from storage.records import GamesPage, RecordMetrics
+from storage.serial import table_bytes, table_from
+
+log = logging.getLogger("maratang.records")
+
+Db: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
+Job: TypeAlias = Callable[[Db], Awaitable[object]]
+UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+"""Failures that say the database is away (down, restarting, unreachable), not that a write
+is wrong: the write is tried again."""
+BATCH = 200
+MAX_BACKOFF = 5.0
+
+
+class PostgresRecords:
+    kept = True
+
+    def __init__(self, url: str, snapshot_seconds: float = 10.0, max_pending: int = 10_000) -> None:
+        self._url = url
+        self._every = snapshot_seconds
+        self._max_pending = max_pending
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._jobs: deque[Job] = deque()
+        self._snapshots: dict[SessionId, Snapshot] = {}
+        self._due: set[SessionId] = set()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.metrics = RecordMetrics()
+
+    async def start(self) -> None:
+        """Make the pool (it connects on first use, so a database that is down now does not
+        stop the server) and start the writer."""
+        self._pool = await asyncpg.create_pool(
+            self._url, min_size=0, max_size=4, timeout=5, command_timeout=10
+        )
+        self._tasks = [
+            asyncio.create_task(self._write_forever(), name="records writer"),
+            asyncio.create_task(self._tick(), name="records snapshots"),
+        ]
+
+    # Writes (queued, never waited for) -----------------------------------------------------
+
+    def snapshot(self, snapshot: Snapshot, now: bool = False) -> None:
+        session = snapshot.table.session
+        known = self._snapshots.get(session)
+        if known is None or known.version < snapshot.version:
+            self._snapshots[session] = snapshot
+        if now:
+            self._due.add(session)
+            self._kick()
+
+    def round_resolved(self, table: Table) -> None:
+        customer = table.customer
+        results = orjson.dumps([to_wire(r) for r in table.results or ()]).decode()
+        game, number = game_id(table.session), table.round
+        self._queue(
+            lambda db: db.execute(
+                "INSERT INTO game_rounds (game_id, round, customer, results)"
+                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
+                game,
+                number,
+                str(customer),
+                results,
+            )
+        )
+
+    def narration_ended(self, table: Table, end: NarrationEnd) -> None:
+        kind, number = narration_of(end.nid, table.round)
+        game = game_id(table.session)
+        self._queue(
+            lambda db: db.execute(
+                "INSERT INTO game_narrations (game_id, nid, kind, round, text, source)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                game,
+                end.nid,
+                kind,
+                number,
+                end.text,
+                end.source,
+            )
+        )
+
+    def game_over(self, table: Table) -> None:
+        ranking = table.ranking or ()
+        finished = datetime.now(UTC)
+        game = game_id(table.session)
+
+        async def write(db: Db) -> None:
+            await _session_row(db, table)
+            await db.execute(
+                "INSERT INTO games (id, session_id, lang, rounds, finished_at, ranking)"
+                " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+                game,
+                table.session,
+                table.settings.lang,
+                table.settings.rounds,
+                finished,
+                orjson.dumps([to_wire(r) for r in ranking]).decode(),
+            )
+            await db.executemany(
+                "INSERT INTO game_players (game_id, player_id, name, place, total, finished_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                [(game, r.player, r.name, r.place, r.total, finished) for r in ranking],
+            )
+
+        self._queue(write)
+
+    def session_closed(self, session: SessionId) -> None:
+        self._queue(
+            lambda db: db.execute(
+                "UPDATE sessions SET closed_at = now() WHERE id = $1 AND closed_at IS NULL",
+                session,
+            )
+        )
+
+    def _queue(self, job: Job) -> None:
+        if len(self._jobs) >= self._max_pending:
+            self.metrics.dropped += 1
+            log.error(
+                "records queue full (%d waiting): a game record was DROPPED; "
+                "is the database down? (MARATANG_RECORDS_QUEUE)",
+                len(self._jobs),
+            )
+            return
+        self._jobs.append(job)
+        self._kick()
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    # The writer ---------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            if self._snapshots:
+                self._due.update(self._snapshots)
+                self._kick()
+
+    async def _write_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._jobs or self._due:
+                batch = self._batch()
+                self.metrics.pending = len(self._jobs) + len(self._due)
+                try:
+                    await self._write(batch)
+                except UNREACHABLE as exc:
+                    self._retry(batch)
+                    self.metrics.retries += 1
+                    log.warning("records: the database is unreachable (%s); retrying", exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+                    continue
+                except asyncpg.PostgresError:
+                    await self._one_by_one(batch)
+                backoff = 0.1
+                self.metrics.written += len(batch)
+            self.metrics.pending = 0
+            self._idle.set()
+
+    def _batch(self) -> list[Job]:
+        jobs = [self._jobs.popleft() for _ in range(min(BATCH, len(self._jobs)))]
+        due, self._due = self._due, set()
+        for session in due:
+            snapshot = self._snapshots.pop(session, None)
+            if snapshot is not None:
+                jobs.insert(0, _snapshot_job(snapshot))
+        return jobs
+
+    def _retry(self, batch: list[Job]) -> None:
+        self._jobs.extendleft(reversed(batch))
+
+    async def _write(self, batch: list[Job]) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire() as db, db.transaction():
+            for job in batch:
+                await job(db)
+
+    async def _one_by_one(self, batch: list[Job]) -> None:
+        """A batch the database refused as invalid: store what it accepts, drop (loudly)
+        what it does not, so one bad record cannot hold up the others."""
+        for job in batch:
+            try:
+                await self._write([job])
+            except asyncpg.PostgresError:
+                self.metrics.dropped += 1
+                log.exception("records: the database refused a record; it is DROPPED")
+
+    async def flush(self, timeout: float) -> None:
+        """Write every snapshot and record waiting now, within `timeout` seconds."""
+        self._due.update(self._snapshots)
+        if self._jobs or self._due:
+            self._kick()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.error(
+                "records: %d writes could not be stored before stopping (database away?)",
+                len(self._jobs) + len(self._due),
+            )
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._pool is not None:
+            await self._pool.close()
+
+    # Reads ----------------------------------------------------------------------------------
+
+    async def last_snapshot(self, session: SessionId) -> Snapshot | None:
+        """The newest stored snapshot; raises `EngineUnavailable` while the database is away
+        (the player is told to try again, not that the table is gone)."""
+        assert self._pool is not None
+        try:
+            row = await self._pool.fetchrow(
+                "SELECT version, seq, state FROM session_snapshots WHERE session_id = $1", session
+            )
+        except UNREACHABLE as exc:
+            raise EngineUnavailable(f"the records database is unreachable: {exc}") from exc
+        if row is None:
+            return None
+        return Snapshot(table_from(row["state"]), row["version"], row["seq"])
+
+    async def game(self, game: str) -> dict[str, Any] | None:
+        assert self._pool is not None
+        async with self._pool.acquire() as db:
+            head = await db.fetchrow("SELECT * FROM games WHERE id = $1", game)
+            if head is None:
+                return None
+            players = await db.fetch(
+                "SELECT player_id, name, place, total FROM game_players WHERE game_id = $1"
+                " ORDER BY place, name",
+                game,
+            )
+            rounds = await db.fetch(
+                "SELECT round, customer, results FROM game_rounds WHERE game_id = $1"
+                " ORDER BY round",
+                game,
+            )
+            told = await db.fetch(
+                "SELECT nid, kind, round, text, source FROM game_narrations WHERE game_id = $1"
+                " ORDER BY told_at, nid",
+                game,
+            )
+        return _game_record(head, players, rounds, told)
+
+    async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
+        assert self._pool is not None
+        cutoff = datetime.fromtimestamp(before / 1000, UTC) if before is not None else None
+        rows = await self._pool.fetch(
+            "SELECT g.id, g.finished_at, g.lang, g.rounds, p.place, p.total, p.name,"
+            " (SELECT count(*) FROM game_players o WHERE o.game_id = g.id) AS players"
+            " FROM game_players p JOIN games g ON g.id = p.game_id"
+            " WHERE p.player_id = $1 AND ($2::timestamptz IS NULL OR p.finished_at < $2)"
+            " ORDER BY p.finished_at DESC, p.game_id DESC LIMIT $3",
+            player,
+            cutoff,
+            limit + 1,
+        )
+        games = [
+            {
+                "id": row["id"],
+                "finished_at": _ms(row["finished_at"]),
+                "lang": row["lang"],
+                "rounds": row["rounds"],
+                "players": row["players"],
+                "place": row["place"],
+                "total": row["total"],
+                "name": row["name"],
+            }
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return GamesPage(games, games[-1]["finished_at"] if more and games else None)
+
+
+def _snapshot_job(snapshot: Snapshot) -> Job:
+    table = snapshot.table
+
+    async def write(db: Db) -> None:
+        await _session_row(db, table)
+        await db.execute(
+            "INSERT INTO session_snapshots (session_id, version, seq, phase, state)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (session_id) DO UPDATE SET version = excluded.version,"
+            " seq = excluded.seq, phase = excluded.phase, state = excluded.state,"
+            " taken_at = now() WHERE session_snapshots.version < excluded.version",
+            table.session,
+            snapshot.version,
+            snapshot.seq,
+            table.phase,
+            table_bytes(table),
+        )
+        if table.seats:
+            await db.executemany(
+                "INSERT INTO players (id, name) VALUES ($1, $2)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = now()",
+                [(seat.player, seat.name) for seat in table.seats],
+            )
+
+    return write
+
+
+async def _session_row(db: Db, table: Table) -> None:
+    await db.execute(
+        "INSERT INTO sessions (id, code, lang, rounds) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id) DO UPDATE SET lang = excluded.lang, rounds = excluded.rounds",
+        table.session,
+        table.code,
+        table.settings.lang,
+        table.settings.rounds,
+    )
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _game_record(
+    head: asyncpg.Record,
+    players: list[asyncpg.Record],
+    rounds: list[asyncpg.Record],
+    told: list[asyncpg.Record],
+) -> dict[str, Any]:
+    narrations: dict[int, list[dict[str, Any]]] = {}
+    finale = None
+    for n in told:
+        entry = {"nid": n["nid"], "kind": n["kind"], "text": n["text"], "source": n["source"]}
+        if n["kind"] == "finale":
+            finale = entry
+        else:
+            narrations.setdefault(n["round"], []).append(entry)
+    return {
+        "id": head["id"],
+        "session": head["session_id"],
+        "settings": {"lang": head["lang"], "rounds": head["rounds"]},
+        "finished_at": _ms(head["finished_at"]),
+        "players": [
+            {"id": p["player_id"], "name": p["name"], "place": p["place"], "total": p["total"]}
+            for p in players
+        ],
+        "ranking": orjson.loads(head["ranking"]),
+        "rounds": [
+            {
+                "round": r["round"],
+                "customer": _customer(r["customer"]),
+                "results": orjson.loads(r["results"]),
+                "narrations": narrations.get(r["round"], []),
+            }
+            for r in rounds
+        ],
+        "finale": finale,
+    }
+
+
+def _customer(customer_id: str) -> dict[str, str]:
+    found = CUSTOMERS_BY_ID.get(CustomerId(customer_id))
+    if found is None:
+        return {"id": customer_id}
+    return {"id": customer_id, "name": found.name, "name_en": found.name_en}

@@ -1,0 +1,122 @@
+"""What must survive a lost live store: the `Records` a hub writes behind its games, and the
+records it reads back. `PostgresRecords` keeps them; `NoRecords` is the server without a
+database (nothing kept, and it says so)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from game.state import Table
+from protocol.events import NarrationEnd
+from protocol.types import SessionId
+from storage.engine import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class GamesPage:
+    games: list[dict[str, Any]]
+    next: int | None
+    """`before` for the next page (ms since the epoch), None on the last page."""
+
+
+@dataclass
+class RecordMetrics:
+    written: int = 0
+    """Write jobs stored."""
+    retries: int = 0
+    """Attempts that failed because the database was unreachable (and were tried again)."""
+    dropped: int = 0
+    """Write jobs given up: the queue was full, or the database refused one as invalid."""
+    pending: int = 0
+
+    def render(self) -> str:
+        lines = [
+            "# TYPE maratang_records_written_total counter",
+            f"maratang_records_written_total {self.written}",
+            "# TYPE maratang_records_retries_total counter",
+            f"maratang_records_retries_total {self.retries}",
+            "# TYPE maratang_records_dropped_total counter",
+            f"maratang_records_dropped_total {self.dropped}",
+            "# TYPE maratang_records_pending gauge",
+            f"maratang_records_pending {self.pending}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+class Records(Protocol):
+    """Write-behind records. The write methods never block a game and never raise: they
+    queue the write; `flush` waits (bounded) for the queue to be written."""
+
+    metrics: RecordMetrics
+
+    @property
+    def kept(self) -> bool:
+        """False when nothing is stored (no database)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    def snapshot(self, snapshot: Snapshot, now: bool = False) -> None:
+        """Note the newest state of a session; written periodically, or at once when `now`."""
+        ...
+
+    def round_resolved(self, table: Table) -> None: ...
+
+    def narration_ended(self, table: Table, end: NarrationEnd) -> None: ...
+
+    def game_over(self, table: Table) -> None: ...
+
+    def session_closed(self, session: SessionId) -> None: ...
+
+    async def last_snapshot(self, session: SessionId) -> Snapshot | None: ...
+
+    async def game(self, game: str) -> dict[str, Any] | None: ...
+
+    async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage: ...
+
+    async def flush(self, timeout: float) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class NoRecords:
+    """No database: nothing is written, nothing can be read."""
+
+    kept = False
+
+    def __init__(self) -> None:
+        self.metrics = RecordMetrics()
+
+    async def start(self) -> None:
+        pass
+
+    def snapshot(self, snapshot: Snapshot, now: bool = False) -> None:
+        pass
+
+    def round_resolved(self, table: Table) -> None:
+        pass
+
+    def narration_ended(self, table: Table, end: NarrationEnd) -> None:
+        pass
+
+    def game_over(self, table: Table) -> None:
+        pass
+
+    def session_closed(self, session: SessionId) -> None:
+        pass
+
+    async def last_snapshot(self, session: SessionId) -> Snapshot | None:
+        return None
+
+    async def game(self, game: str) -> dict[str, Any] | None:
+        return None
+
+    async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
+        return GamesPage([], None)
+
+    async def flush(self, timeout: float) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,263 @@
+"""Records end to end: `maratang serve --database-url` against the real PostgreSQL, the records
+API, a database outage mid-game, and a table restored from its snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.realtime.conftest import Table, open_table, play_round
+from tests.support.client import Client
+from tests.support.postgres import count, create_database, database_url, drop_database, migrate
+from tests.support.proxy import Proxy
+from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
+from tests.support.server import Server, running_server
+
+FAST = ("--fallback-tps", "400")
+BOWL = ["bok_choy", "enoki", "beef"]
+ENV = {"MARATANG_COALESCE_MS": "20", "MARATANG_SNAPSHOT_SECONDS": "0.2"}
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    """A migrated throwaway database; its name."""
+    name = await create_database()
+    result = migrate(database_url(name))
+    assert result.returncode == 0, result.stderr
+    yield name
+    await drop_database(name)
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as servers:
+        yield servers
+
+
+def serve(stack: ExitStack, url: str, *flags: str, **env: str) -> Server:
+    return stack.enter_context(
+        running_server(*FAST, "--database-url", url, *flags, env={**ENV, **env})
+    )
+
+
+async def play_game(server: Server, names: list[str], rounds: int = 2) -> tuple[Table, str]:
+    table = await open_table(server, names, rounds=rounds)
+    assert (await table.host.request("game.start"))["t"] == "ack"
+    for number in range(1, rounds + 1):
+        await play_round(table, number)
+    over = await table.host.wait_for(lambda m: m["t"] == "game.over", 30)
+    await table.host.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "finale", 30)
+    return table, over["game"]
+
+
+async def get(server: Server, path: str) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.get(server.base_url + path)
+
+
+async def recorded(server: Server, game: str, timeout: float = 20) -> dict[str, Any]:
+    """The game's record once it is complete (the records are written behind the game)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            answer = await get(server, f"/api/games/{game}")
+            record = answer.json() if answer.status_code == 200 else None
+            if record is not None and record["finale"] is not None:
+                return dict(record)
+            await asyncio.sleep(0.05)
+
+
+def assert_complete(record: dict[str, Any], table: Table, rounds: int) -> None:
+    names = {seat.player["name"] for seat in table.seats}
+    assert {p["name"] for p in record["players"]} == names
+    assert [r["round"] for r in record["rounds"]] == list(range(1, rounds + 1))
+    for entry in record["rounds"]:
+        assert entry["customer"]["name"]
+        assert len(entry["results"]) == len(names)
+        assert all("score" in r and "bowl" in r for r in entry["results"])
+        assert [n["kind"] for n in entry["narrations"]] == ["entrance", "tasting"]
+        assert all(n["text"] and n["source"] == "fallback" for n in entry["narrations"])
+    assert record["finale"]["kind"] == "finale"
+
+
+async def test_a_finished_game_is_readable_through_the_api(database: str, stack: ExitStack) -> None:
+    server = serve(stack, database_url(database))
+    assert "records: PostgreSQL at" in "".join(server.output)
+    table, game = await play_game(server, ["민지", "Alex"])
+    record = await recorded(server, game)
+    assert_complete(record, table, 2)
+    over = next(m for m in table.host.events(table.session) if m["t"] == "game.over")
+    assert record["ranking"] == over["ranking"]
+    assert record["id"] == game
+    assert record["session"] == table.session
+    totals = {r["player"]: 0 for r in over["ranking"]}
+    for entry in record["rounds"]:
+        for result in entry["results"]:
+            totals[result["player"]] += result["score"]
+    assert totals == {r["player"]: r["total"] for r in over["ranking"]}
+
+    player = table.seats[0].player["id"]
+    mine = (await get(server, f"/api/players/{player}/games")).json()
+    assert [g["id"] for g in mine["games"]] == [game]
+    assert mine["next"] is None
+
+
+async def test_a_players_games_are_paged_newest_first(database: str, stack: ExitStack) -> None:
+    server = serve(stack, database_url(database))
+    games = []
+    token_table = await open_table(server, ["민지"], rounds=1)
+    player = token_table.seats[0].player["id"]
+    token = token_table.seats[0].token
+    await token_table.host.request("session.leave")
+    for _ in range(3):
+        client = await Client.hello(server.ws_url, token)
+        ack = await client.request("session.create", settings={"rounds": 1, "seconds": 60})
+        await client.wait_for(lambda m: m["t"] == "sync")
+        await client.request("game.start")
+        await client.wait_for(lambda m: m["t"] == "round.started")
+        await client.request("bowl.submit", round=1, ingredients=BOWL, spice=1)
+        over = await client.wait_for(lambda m: m["t"] == "game.over", 30)
+        await client.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "finale", 30)
+        await client.request("session.leave")
+        games.append(over["game"])
+        assert ack["t"] == "ack"
+    for game in games:
+        await recorded(server, game)
+    first = (await get(server, f"/api/players/{player}/games?limit=2")).json()
+    assert [g["id"] for g in first["games"]] == games[::-1][:2]
+    assert first["next"] is not None
+    rest = (await get(server, f"/api/players/{player}/games?limit=2&before={first['next']}")).json()
+    assert [g["id"] for g in rest["games"]] == [games[0]]
+    assert rest["next"] is None
+    assert all(g["players"] == 1 and g["place"] == 1 for g in first["games"] + rest["games"])
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "field"),
+    [
+        ("/api/games/g_nosuchgame12", 404, None),
+        ("/api/games/not-a-game", 400, "id"),
+        ("/api/games/g_" + "x" * 80, 400, "id"),
+        ("/api/players/bob/games", 400, "id"),
+        ("/api/players/p_abc/games?limit=0", 400, "limit"),
+        ("/api/players/p_abc/games?limit=51", 400, "limit"),
+        ("/api/players/p_abc/games?limit=ten", 400, "limit"),
+        ("/api/players/p_abc/games?before=-5", 400, "before"),
+        ("/api/players/p_abc/games?before=yesterday", 400, "before"),
+    ],
+)
+async def test_bad_record_requests_get_json_errors(
+    database: str, stack: ExitStack, path: str, status: int, field: str | None
+) -> None:
+    server = serve(stack, database_url(database))
+    answer = await get(server, path)
+    assert answer.status_code == status
+    error = answer.json()["error"]
+    assert error["message"]
+    assert error.get("field") == field
+
+
+async def test_without_a_database_the_server_says_so_and_the_api_is_unavailable(
+    server: Server,
+) -> None:
+    assert "records: not persisted" in "".join(server.output)
+    answer = await get(server, "/api/games/g_abcdefabcdef")
+    assert answer.status_code == 503
+    assert "without a database" in answer.json()["error"]["message"]
+
+
+async def test_nothing_is_lost_or_doubled_when_the_database_goes_away_mid_game(
+    database: str, stack: ExitStack
+) -> None:
+    proxy = Proxy("127.0.0.1", 5432)
+    await proxy.start()
+    try:
+        server = serve(stack, database_url(database, proxy.port))
+        table = await open_table(server, ["민지", "Alex", "서준"], rounds=3)
+        await table.host.request("game.start")
+        await play_round(table, 1)
+        await table.host.wait_for(lambda m: m["t"] == "round.resolved", 30)
+        await proxy.cut()  # the database is gone for the rest of the game
+        await play_round(table, 2)
+        await play_round(table, 3)
+        over = await table.host.wait_for(lambda m: m["t"] == "game.over", 30)
+        await table.host.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "finale")
+        await until_logged(server, "records: the database is unreachable")
+        await proxy.restore()
+        record = await recorded(server, over["game"], timeout=30)
+    finally:
+        await proxy.close()
+    assert_complete(record, table, 3)
+    url = database_url(database)
+    game = over["game"]
+    assert await count(url, "SELECT count(*) FROM game_rounds WHERE game_id = $1", game) == 3
+    assert await count(url, "SELECT count(*) FROM game_narrations WHERE game_id = $1", game) == 7
+    assert await count(url, "SELECT count(*) FROM game_players WHERE game_id = $1", game) == 3
+    assert await count(url, "SELECT count(*) FROM games") == 1
+    last = table.host.events(table.session)[-1]["seq"]
+    await until_snapshot(url, table.session, last)  # the newest state arrived too
+
+
+async def until_logged(server: Server, text: str, timeout: float = 20) -> None:
+    """Until the server (another process) has logged `text`: its output is read again."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if text in "".join(server.output):
+                return
+            await asyncio.sleep(0.05)
+
+
+async def until_snapshot(url: str, session: str, seq: int, timeout: float = 10) -> None:
+    """Until the stored snapshot of `session` is at `seq` or later (another process writes it)."""
+    query = "SELECT coalesce(max(seq), 0)::int FROM session_snapshots WHERE session_id = $1"
+    async with asyncio.timeout(timeout):
+        while True:
+            if await count(url, query, session) >= seq:
+                return
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    value = throwaway_prefix()
+    yield value
+    await delete_prefix(value)
+
+
+async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
+    database: str, stack: ExitStack, prefix: str
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    table = await open_table(server, ["민지", "Alex"], rounds=2)
+    await table.host.request("game.start")
+    await play_round(table, 1)
+    started = await table.host.wait_for(lambda m: m["t"] == "round.started" and m["round"] == 2, 30)
+    await table.host.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "r2.entrance")
+    await until_snapshot(url, table.session, started["seq"])  # written every 0.2 s
+
+    assert await delete_prefix(prefix) > 0  # Redis lost everything
+    seat = table.seats[0]
+    seen = seat.client.events(table.session)[-1]["seq"]
+    await seat.client.drop()
+    back = await Client.hello(server.ws_url, seat.token, resume=(table.session, seen))
+    welcome = next(m for m in back.received if m["t"] == "welcome")
+    assert welcome["session"] == table.session
+    sync = await back.wait_for(lambda m: m["t"] == "sync")
+    assert sync["state"]["restored"] is True
+    assert (sync["state"]["phase"], sync["state"]["round"]) == ("picking", 2)
+    assert "restored" in "".join(server.output)
+
+    other = table.seats[1]
+    await other.client.drop()
+    back_too = await Client.hello(server.ws_url, other.token, resume=(table.session, seen))
+    await back_too.wait_for(lambda m: m["t"] == "sync")
+    for client in (back, back_too):
+        answer = await client.request("bowl.submit", round=2, ingredients=BOWL, spice=1)
+        assert answer["t"] == "ack", answer
+    over = await back.wait_for(lambda m: m["t"] == "game.over", 30)
+    assert {r["name"] for r in over["ranking"]} == {"민지", "Alex"}

@@ -1,0 +1,69 @@
+"""The PostgreSQL the tests use: a throwaway database per test, migrated by the real
+`maratang migrate`, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from tests.support.server import ROOT
+
+ADMIN_URL = os.environ.get(
+    "MARATANG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def database_url(name: str, port: int | None = None) -> str:
+    """The URL of database `name` on the test server (or on `port` of the same host: a proxy
+    in front of it)."""
+    parts = urlsplit(ADMIN_URL)
+    netloc = parts.netloc
+    if port is not None:
+        userinfo = netloc.rpartition("@")[0]
+        netloc = f"{userinfo + '@' if userinfo else ''}{parts.hostname}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))
+
+
+async def create_database() -> str:
+    name = f"maratang_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name
+
+
+async def drop_database(name: str) -> None:
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def migrate(url: str) -> subprocess.CompletedProcess[str]:
+    """`maratang migrate --database-url url`, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "migrate", "--database-url", url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def count(url: str, query: str, *args: object) -> int:
+    db = await asyncpg.connect(url)
+    try:
+        found = await db.fetchval(query, *args)
+    finally:
+        await db.close()
+    assert isinstance(found, int)
+    return found
