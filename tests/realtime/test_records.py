@@ -261,3 +261,19 @@ async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
         assert answer["t"] == "ack", answer
     over = await back.wait_for(lambda m: m["t"] == "game.over", 30)
     assert {r["name"] for r in over["ranking"]} == {"민지", "Alex"}
+
+
+async def test_a_stopping_server_writes_what_is_waiting(database: str) -> None:
+    url = database_url(database)
+    env = {**ENV, "MARATANG_SNAPSHOT_SECONDS": "600"}  # only the stop will write it
+    with running_server(*FAST, "--database-url", url, env=env) as server:
+        table = await open_table(server, ["민지", "Alex"])
+        last = max(m["seq"] for m in table.host.received if "seq" in m)
+        query = "SELECT count(*)::int FROM session_snapshots WHERE session_id = $1"
+        assert await count(url, query, table.session) == 0
+        await Client.close_all()
+    seq = await count(
+        url, "SELECT seq::int FROM session_snapshots WHERE session_id = $1", table.session
+    )
+    assert seq >= last  # (the players going away after it are in it too)
+    assert await count(url, "SELECT count(*)::int FROM players") == 2
