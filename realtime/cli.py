@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
-from sqlalchemy.exc import SQLAlchemyError
 
 from llm.endpoints import endpoint_bases
 from realtime.runtime import REDIS_SCHEMES
@@ -197,6 +196,8 @@ def log_config(level: str) -> dict[str, Any]:
 def migrate(url: str) -> int:
     """`maratang migrate`: the schema to head, saying where it stands; 2 for a bad or missing
     URL, 1 when the database could not be migrated."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     if not url:
         print(
             "maratang migrate: no database: give --database-url or MARATANG_DATABASE_URL",

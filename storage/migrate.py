@@ -4,9 +4,10 @@ head`). Safe on every deploy and from several processes at once (see `migrations
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SCHEMES = ("postgresql://", "postgres://")
@@ -20,6 +21,8 @@ def check_url(url: str) -> str:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     driver_url = "postgresql+asyncpg://" + check_url(url).split("://", 1)[1]
@@ -28,4 +31,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_head(url: str) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")

@@ -189,18 +189,17 @@ class PostgresRecords:
                 batch = self._batch()
                 self.metrics.pending = len(self._jobs) + len(self._due)
                 try:
-                    await self._write(batch)
+                    await self._store(batch)
                 except UNREACHABLE as exc:
-                    self._retry(batch)
                     self.metrics.retries += 1
                     log.warning("records: the database is unreachable (%s); retrying", exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
-                except asyncpg.PostgresError:
-                    await self._one_by_one(batch)
+                except Exception:  # a bug in a record: keep the writer alive for the rest
+                    self.metrics.dropped += len(batch)
+                    log.exception("records: %d records could not be written: DROPPED", len(batch))
                 backoff = 0.1
-                self.metrics.written += len(batch)
             self.metrics.pending = 0
             self._idle.set()
 
@@ -213,24 +212,38 @@ class PostgresRecords:
                 jobs.insert(0, _snapshot_job(snapshot))
         return jobs
 
-    def _retry(self, batch: list[Job]) -> None:
-        self._jobs.extendleft(reversed(batch))
+    async def _store(self, batch: list[Job]) -> None:
+        """Write `batch` in one transaction. If the database refuses it as invalid, write its
+        records one by one and drop (loudly) those it refuses, so one bad record cannot hold
+        up the others. If the database is unreachable, the jobs not yet stored go back to the
+        front of the queue and the error is raised."""
+        try:
+            await self._write(batch)
+        except UNREACHABLE:
+            self._jobs.extendleft(reversed(batch))
+            raise
+        except asyncpg.PostgresError:
+            pass
+        else:
+            self.metrics.written += len(batch)
+            return
+        for i, job in enumerate(batch):
+            try:
+                await self._write([job])
+            except UNREACHABLE:
+                self._jobs.extendleft(reversed(batch[i:]))
+                raise
+            except asyncpg.PostgresError:
+                self.metrics.dropped += 1
+                log.exception("records: the database refused a record; it is DROPPED")
+            else:
+                self.metrics.written += 1
 
     async def _write(self, batch: list[Job]) -> None:
         assert self._pool is not None
         async with self._pool.acquire() as db, db.transaction():
             for job in batch:
                 await job(db)
-
-    async def _one_by_one(self, batch: list[Job]) -> None:
-        """A batch the database refused as invalid: store what it accepts, drop (loudly)
-        what it does not, so one bad record cannot hold up the others."""
-        for job in batch:
-            try:
-                await self._write([job])
-            except asyncpg.PostgresError:
-                self.metrics.dropped += 1
-                log.exception("records: the database refused a record; it is DROPPED")
 
     async def flush(self, timeout: float) -> None:
         """Write every snapshot and record waiting now, within `timeout` seconds."""

@@ -10,18 +10,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.support.postgres import create_database, database_url, drop_database, migrate
+from tests.support.postgres import (
+    RECORD_TABLES,
+    create_database,
+    database_url,
+    drop_database,
+    migrate,
+)
 from tests.support.server import ROOT
 
-TABLES = (
-    "players",
-    "sessions",
-    "session_snapshots",
-    "games",
-    "game_players",
-    "game_rounds",
-    "game_narrations",
-)
 RECORDS = """
 INSERT INTO players (id, name) VALUES ('p_a', '민지'), ('p_b', 'Alex');
 INSERT INTO sessions (id, code, lang, rounds) VALUES ('s_x', 'ABCDEF', 'ko', 1);
@@ -59,7 +56,7 @@ async def contents(url: str) -> dict[str, list[tuple[object, ...]]]:
     try:
         return {
             table: [tuple(row) for row in await db.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]
-            for table in TABLES
+            for table in RECORD_TABLES
         }
     finally:
         await db.close()

@@ -10,19 +10,17 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from tests.support.postgres import count, create_database, database_url, drop_database, migrate
+from tests.support.postgres import (
+    RECORD_TABLES,
+    count,
+    create_database,
+    database_url,
+    drop_database,
+    migrate,
+)
 from tests.support.server import ROOT
 
-TABLES = {
-    "alembic_version",
-    "players",
-    "sessions",
-    "session_snapshots",
-    "games",
-    "game_players",
-    "game_rounds",
-    "game_narrations",
-}
+TABLES = {"alembic_version", *RECORD_TABLES}
 
 
 @pytest.fixture

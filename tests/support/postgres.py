@@ -13,6 +13,16 @@ import asyncpg
 
 from tests.support.server import ROOT
 
+RECORD_TABLES = (
+    "players",
+    "sessions",
+    "session_snapshots",
+    "games",
+    "game_players",
+    "game_rounds",
+    "game_narrations",
+)
+"""Every table the migrations make, besides Alembic's own."""
 ADMIN_URL = os.environ.get(
     "MARATANG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

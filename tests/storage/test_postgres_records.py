@@ -1,0 +1,88 @@
+"""`PostgresRecords` on the real PostgreSQL: what it keeps, and what it does when a write
+cannot be stored."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from game.state import Seat, Table
+from protocol.types import PlayerId, SessionId
+from storage.engine import Snapshot
+from storage.postgres import Db, PostgresRecords
+from tests.support.postgres import count, create_database, database_url, drop_database, migrate
+
+TABLE = Table(SessionId("s_recordstest1"), "ABCDEF", seed=1, seats=(Seat(PlayerId("p_a"), "민지"),))
+
+
+@pytest.fixture
+async def url() -> AsyncIterator[str]:
+    name = await create_database()
+    address = database_url(name)
+    assert migrate(address).returncode == 0
+    yield address
+    await drop_database(name)
+
+
+async def running(url: str, **options: int) -> PostgresRecords:
+    records = PostgresRecords(url, snapshot_seconds=600, **options)
+    await records.start()
+    return records
+
+
+async def test_the_newest_snapshot_wins_whatever_order_they_are_written_in(url: str) -> None:
+    records = await running(url)
+    try:
+        records.snapshot(Snapshot(replace(TABLE, round=2), version=5, seq=30), now=True)
+        await records.flush(5)
+        records.snapshot(Snapshot(replace(TABLE, round=1), version=3, seq=20), now=True)
+        await records.flush(5)
+        kept = await records.last_snapshot(TABLE.session)
+    finally:
+        await records.close()
+    assert kept is not None
+    assert (kept.version, kept.seq, kept.table.round) == (5, 30, 2)
+    assert kept.table == replace(TABLE, round=2)
+    assert await count(url, "SELECT count(*)::int FROM players") == 1
+
+
+async def test_a_record_the_database_refuses_is_dropped_alone(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def poison(db: Db) -> None:
+        await db.execute("SELECT 1 / 0")
+
+    records = await running(url)
+    try:
+        records.session_closed(TABLE.session)
+        records._queue(poison)  # a record with a bug in it
+        records.snapshot(Snapshot(TABLE, version=1, seq=0), now=True)
+        with caplog.at_level(logging.ERROR, "maratang.records"):
+            await records.flush(5)
+    finally:
+        await records.close()
+    assert records.metrics.dropped == 1
+    assert records.metrics.written == 2
+    assert "DROPPED" in caplog.text
+    assert await count(url, "SELECT count(*)::int FROM session_snapshots") == 1
+
+
+async def test_beyond_the_queue_bound_records_are_dropped_loudly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    records = await running("postgresql://postgres@127.0.0.1:1/nowhere", max_pending=2)
+    try:
+        with caplog.at_level(logging.WARNING, "maratang.records"):
+            for _ in range(3):
+                records.session_closed(TABLE.session)
+            await records.flush(0.5)
+    finally:
+        await records.close()
+    assert records.metrics.dropped == 1
+    assert records.metrics.retries >= 1
+    assert "records queue full" in caplog.text
+    assert "could not be stored before stopping" in caplog.text
+    assert "maratang_records_dropped_total 1" in records.metrics.render()
