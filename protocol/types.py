@@ -22,6 +22,7 @@ def game_id(session: SessionId) -> GameId:
     """A table plays one game; the game's id is its session's, with its own prefix."""
     return GameId("g_" + session.removeprefix("s_"))
 
+
 Lang = Literal["ko", "en"]
 Phase = Literal["lobby", "picking", "tasting", "over", "closed"]
 NarrationKind = Literal["entrance", "tasting", "finale"]
