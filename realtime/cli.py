@@ -104,6 +104,13 @@ def check(settings: Settings) -> None:
     endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
     if settings.database_url:
         check_url(settings.database_url)
+    if settings.env not in ("development", "production"):
+        raise ValueError(f"MARATANG_ENV {settings.env!r}: use development or production")
+    if settings.env == "production" and (settings.dev_secret or len(settings.secret) < 32):
+        raise ValueError(
+            "MARATANG_SECRET is missing or the development default; production needs a long "
+            "random value (openssl rand -hex 32)"
+        )
     if settings.llm_slots < 1:
         raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
 
@@ -166,6 +173,8 @@ def serve(settings: Settings) -> None:
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         ws_per_message_deflate=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level,
         log_config=log_config(settings.log_level),
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,

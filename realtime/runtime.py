@@ -157,7 +157,7 @@ class Runtime:
             asyncio.gather(*tasks, return_exceptions=True),
             self.service.narrations.close(),
             self.narration.close(),
-            self.records.flush(STOP_SECONDS),
+            self.records.flush(STOP_SECONDS - 1),
             self.records.close(),
             self.engine.close(),
         ):

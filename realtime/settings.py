@@ -22,6 +22,8 @@ log = logging.getLogger("maratang")
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    env: str = "development"
+    """`production` refuses to start with a missing or default secret."""
     host: str = "127.0.0.1"
     port: int = 8000
     secret: str = DEV_SECRET
@@ -94,6 +96,9 @@ class Settings:
     """Events kept per session for resume."""
     closed_ttl: float = 600.0
     """Seconds a closed table is kept for late resumes before it is forgotten."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, `*` for any): set
+    it to nginx's address, or `*` when only nginx can reach the app."""
     webgl_dir: str = str(WEBGL_DIR)
     log_level: str = "info"
 

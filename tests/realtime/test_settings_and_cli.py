@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import fields
@@ -66,6 +67,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         (("serve", "--llm-url", "vllm:8000"), "must start with http:// or https://"),
         (("llm-sim", "--tps", "0"), "tps must be above 0"),
         (("llm-sim", "--fault-rate", "2"), "fault_rate must be within 0..1"),
+        (("serve", "--database-url", "mysql://x/y"), "must start with postgresql://"),
     ],
 )
 def test_bad_model_settings_are_refused_with_a_message(args: tuple[str, ...], said: str) -> None:
@@ -108,3 +110,22 @@ async def test_permessage_deflate_is_not_negotiated(server: Server) -> None:
         assert socket.response is not None
         assert "Sec-WebSocket-Extensions" not in socket.response.headers
         assert "Sec-WebSocket-Protocol" not in socket.response.headers  # no offer: JSON
+
+
+@pytest.mark.parametrize("secret", [None, "", "short", DEV_SECRET])
+def test_production_refuses_a_missing_or_default_secret(secret: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATANG_")}
+    env["MARATANG_ENV"] = "production"
+    if secret is not None:
+        env["MARATANG_SECRET"] = secret
+    result = subprocess.run(
+        [sys.executable, "-m", "realtime.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "MARATANG_SECRET is missing or the development default" in result.stderr

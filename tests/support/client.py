@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -49,9 +50,15 @@ class Client:
         )
 
     @classmethod
-    async def open(cls, ws_url: str, subprotocol: str = JSON_SUBPROTOCOL) -> Client:
+    async def open(
+        cls, ws_url: str, subprotocol: str = JSON_SUBPROTOCOL, tls: ssl.SSLContext | None = None
+    ) -> Client:
         socket = await connect(
-            ws_url, subprotocols=[Subprotocol(subprotocol)], compression=None, max_size=2**22
+            ws_url,
+            subprotocols=[Subprotocol(subprotocol)],
+            compression=None,
+            max_size=2**22,
+            ssl=tls,
         )
         return cls(socket, CODECS[subprotocol])
 
@@ -62,8 +69,9 @@ class Client:
         token: str,
         subprotocol: str = JSON_SUBPROTOCOL,
         resume: tuple[str, int] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> Client:
-        client = await cls.open(ws_url, subprotocol)
+        client = await cls.open(ws_url, subprotocol, tls)
         hello: Message = {"t": "hello", "token": token}
         if resume is not None:
             hello["resume"] = {"session": resume[0], "seq": resume[1]}

@@ -14,13 +14,17 @@ class Proxy:
         self.port = _free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._up = False
         self.refused = 0
 
     async def start(self) -> None:
+        self._up = True
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
 
     async def cut(self) -> None:
-        """Close the listening socket (new connections are refused) and every open pipe."""
+        """Close the listening socket (new connections are refused) and every open pipe,
+        including one still being set up when the cut came."""
+        self._up = False
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -41,6 +45,10 @@ class Proxy:
         except OSError:
             self.refused += 1
             writer.close()
+            return
+        if not self._up:  # accepted just before the cut
+            up_writer.transport.abort()
+            writer.transport.abort()
             return
         self._pipes.update((writer, up_writer))
         await asyncio.gather(

@@ -1,0 +1,167 @@
+"""The deployment files, checked statically (no Docker engine runs here): both compose files
+against the Compose Specification's schema and the plan's invariants, the Dockerfile with
+hadolint, the settings template and the build context's exclusions."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from realtime.settings import Settings
+from tests.support.server import ROOT
+
+DEPLOY = ROOT / "deploy"
+SCHEMA = json.loads((DEPLOY / "schemas" / "compose-spec.json").read_text())
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_TOKEN$|API_KEY")
+VOLUMES = {
+    "pg_data",
+    "redis_data",
+    "huggingface_cache",
+    "webgl_build",
+    "letsencrypt",
+    "certbot_www",
+}
+
+
+def compose(name: str) -> dict[str, Any]:
+    loaded = yaml.safe_load((DEPLOY / f"docker-compose.{name}.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.parametrize("name", ["prod", "dev"])
+def test_the_compose_file_is_valid_against_the_compose_specification(name: str) -> None:
+    errors = sorted(
+        jsonschema.Draft7Validator(SCHEMA).iter_errors(compose(name)), key=lambda e: e.path
+    )
+    assert [f"{list(e.path)}: {e.message}" for e in errors] == []
+
+
+@pytest.mark.parametrize("name", ["prod", "dev"])
+def test_every_service_has_a_healthcheck_a_restart_policy_and_the_network(name: str) -> None:
+    for service, spec in compose(name)["services"].items():
+        assert spec.get("restart") in ("unless-stopped", "always"), service
+        check = spec.get("healthcheck", {})
+        assert check.get("test"), service
+        assert not check.get("disable"), service
+        assert spec.get("networks") == ["maratang-net"], service
+
+
+def test_in_production_only_nginx_publishes_ports() -> None:
+    services = compose("prod")["services"]
+    published = {name for name, spec in services.items() if spec.get("ports")}
+    assert published == {"nginx"}
+    assert services["nginx"]["ports"] == ["80:80", "443:443"]
+
+
+def test_production_has_the_planned_services_volumes_and_start_order() -> None:
+    plan = compose("prod")
+    services = plan["services"]
+    assert set(services) == {"nginx", "app", "db", "redis", "vllm", "certbot"}
+    assert set(plan["volumes"]) == VOLUMES
+    assert plan["networks"] == {"maratang-net": {"driver": "bridge"}}
+    assert services["app"]["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    assert services["nginx"]["depends_on"] == {"app": {"condition": "service_healthy"}}
+    app = services["app"]["environment"]
+    assert app["MARATANG_ENV"] == "production"
+    assert app["MARATANG_ENGINE"] == "redis://redis:6379/0"
+    assert app["MARATANG_WORKERS"].startswith("${MARATANG_WORKERS")
+    assert app["MARATANG_LLM_URL"] == "http://vllm:8000"
+
+
+def test_vllm_runs_kanana_on_the_gpu_from_a_pinned_image() -> None:
+    vllm = compose("prod")["services"]["vllm"]
+    assert re.fullmatch(r"vllm/vllm-openai:v\d+\.\d+\.\d+", vllm["image"])
+    assert vllm["ipc"] == "host"
+    (device,) = vllm["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia"
+    assert device["capabilities"] == ["gpu"]
+    flags = dict(flag.removeprefix("--").split("=", 1) for flag in vllm["command"] if "=" in flag)
+    assert flags["model"] == "kakaocorp/kanana-1.5-8b-instruct-2505"
+    assert (
+        flags["served-model-name"]
+        == compose("prod")["services"]["app"]["environment"]["MARATANG_LLM_MODEL"]
+    )
+    assert "huggingface_cache:/root/.cache/huggingface" in vllm["volumes"]
+    assert vllm["healthcheck"]["start_period"] == "900s"
+
+
+@pytest.mark.parametrize("name", ["prod", "dev"])
+def test_no_secret_value_is_written_in_a_compose_file(name: str) -> None:
+    for service, spec in compose(name)["services"].items():
+        for key, value in (spec.get("environment") or {}).items():
+            if SECRET_NAME.search(key):
+                assert str(value).startswith("${"), f"{service}.{key} is inline"
+            if key.endswith("DATABASE_URL"):
+                password = str(value).split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+                assert password.startswith("${"), f"{service}.{key} has an inline password"
+
+
+def test_development_binds_to_localhost_and_uses_the_simulator() -> None:
+    services = compose("dev")["services"]
+    assert "vllm" not in services
+    assert services["llm-sim"]["command"][:2] == ["maratang", "llm-sim"]
+    for name, spec in services.items():
+        for port in spec.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond localhost"
+            assert not port.endswith(":443")
+    assert "--reload" in services["app"]["command"]
+
+
+def test_the_settings_template_lists_every_setting_and_compose_variable() -> None:
+    template = (DEPLOY / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z_]+)=", template, re.MULTILINE))
+    settings = {f"MARATANG_{f.name.upper()}" for f in fields(Settings)}
+    assert settings - listed == set()
+    used = set(re.findall(r"\$\{([A-Z_]+)", (DEPLOY / "docker-compose.prod.yml").read_text()))
+    assert used - listed == set()
+    for line in template.splitlines():
+        if SECRET_NAME.search(line.split("=", 1)[0]) and "=" in line and not line.startswith("#"):
+            assert line.endswith("="), f"a secret has a value in the template: {line}"
+
+
+def test_real_env_files_are_ignored_by_git() -> None:
+    ignored = subprocess.run(
+        ["git", "check-ignore", "deploy/.env", ".env.production"], cwd=ROOT, capture_output=True
+    )
+    assert ignored.returncode == 0
+    kept = subprocess.run(["git", "check-ignore", "deploy/.env.example"], cwd=ROOT)
+    assert kept.returncode == 1
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    result = subprocess.run(
+        ["hadolint", "--no-color", str(DEPLOY / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": str(Path(ROOT / ".venv" / "bin")) + ":/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) == 2
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK ", dockerfile, re.MULTILINE)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"ARG MARATANG_VERSION={version}" in dockerfile
+
+
+def test_the_build_context_leaves_out_tests_docs_secrets_and_caches() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    for entry in ("tests", "docs", ".git", "**/.env", "**/.env.*", ".venv", "**/__pycache__"):
+        assert entry in ignored, entry
