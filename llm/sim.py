@@ -16,15 +16,14 @@ it has done (requests now running and the most ever running at once, aborts, ...
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, get_args
+from dataclasses import asdict, fields, replace
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -32,57 +31,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from llm.metrics import TTFT_BUCKETS, Histogram
+from llm.sim_config import SimConfig, Stats
 from llm.sim_text import narration
+from llm.sim_wire import Fault, Job, Wire, usage_of
 
 log = logging.getLogger("maratang.llm_sim")
 
-Fault = Literal["none", "503", "error", "hang", "drop", "trickle"]
-FAULTS: tuple[str, ...] = get_args(Fault)
 VERSION = "0.33.0"
 HANGUL = re.compile("[가-힣]")
-DEFAULT_MODEL = "kakaocorp/kanana-1.5-8b-instruct-2505"
-
-
-@dataclass(frozen=True, slots=True)
-class SimConfig:
-    model: str = DEFAULT_MODEL
-    """The served model name (requests naming another get vLLM's 404)."""
-    ttft: float = 0.15
-    """Seconds before the first token."""
-    tps: float = 40.0
-    """Tokens per second per stream."""
-    jitter: float = 0.2
-    """Each token's delay varies by up to this fraction."""
-    output_tokens: int = 120
-    """Tokens in an answer (before `max_tokens` cuts it)."""
-    stream_interval: int = 1
-    """Tokens per chunk, as vLLM's `--stream-interval`."""
-    max_num_seqs: int = 256
-    """Requests generating at once; more wait in the queue."""
-    max_num_queued_reqs: int = 0
-    """Running plus waiting requests above which new ones get 503 (0: unbounded)."""
-    keep_alive: float = 0.0
-    """Seconds of silence after which a `: keep-alive` comment is sent (0: never)."""
-    fault: Fault = "none"
-    fault_rate: float = 1.0
-    """Share of requests the fault hits."""
-    fault_after: int = 5
-    """Tokens sent before a mid-stream fault (`error`, `hang`, `drop`, `trickle`)."""
-    trickle_seconds: float = 2.0
-    """Seconds between tokens once a `trickle` fault begins."""
-    stamp_tokens: bool = False
-    """Benchmarks: every token's text is the wall-clock microsecond it was sent, `<µs>`."""
-    api_key: str = ""
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.fault not in FAULTS:
-            raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
-        if self.tps <= 0 or self.stream_interval < 1 or self.max_num_seqs < 1:
-            raise ValueError("tps must be above 0, stream_interval and max_num_seqs at least 1")
-        if not 0 <= self.fault_rate <= 1 or not 0 <= self.jitter < 1:
-            raise ValueError("fault_rate must be within 0..1 and jitter within 0..1 (excluded)")
 
 
 class SimError(Exception):
@@ -99,44 +55,6 @@ class SimError(Exception):
 
 class Dropped(Exception):
     """Raised inside a stream to cut the connection without finishing the body."""
-
-
-@dataclass
-class Stats:
-    running: int = 0
-    waiting: int = 0
-    max_running: int = 0
-    requests: int = 0
-    completed: int = 0
-    aborted: int = 0
-    refused: int = 0
-    prompt_tokens: int = 0
-    generation_tokens: int = 0
-    finished: dict[str, int] = field(default_factory=dict)
-    ttft: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
-
-    def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["ttft"]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One accepted streaming request."""
-
-    rid: str
-    created: int
-    prompt: str
-    korean: bool
-    prompt_tokens: int
-    max_tokens: int
-    include_usage: bool
-    continuous_usage: bool
-    stream_interval: int
-    """The request's own `stream_interval` (at least the server's is used)."""
-    fault: Fault
-    seed: int
 
 
 class Simulator:
@@ -277,7 +195,7 @@ class Simulator:
 
     def _whole(self, job: Job) -> Response:
         words, finish = self._tokens(job)
-        usage = _usage(job.prompt_tokens, len(words) + (finish == "stop"))
+        usage = usage_of(job.prompt_tokens, len(words) + (finish == "stop"))
         message = {"role": "assistant", "content": "".join(words), "refusal": None}
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
         body = {
@@ -401,66 +319,10 @@ class Simulator:
         return "\n".join(lines) + "\n"
 
 
-class Wire:
-    """The `data:` events of one stream, serialised as vLLM 0.33 serialises them."""
-
-    def __init__(self, job: Job, model: str, fingerprint: str) -> None:
-        head = {"id": job.rid, "object": "chat.completion.chunk", "created": job.created}
-        self._head = orjson.dumps({**head, "model": model}).decode()[:-1]
-        self._job = job
-        self._fingerprint = fingerprint
-
-    def role(self) -> str:
-        delta = '{"role":"assistant","content":""}'
-        choice = f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null}}'
-        return self._event(choice, '"prompt_token_ids":null,"prompt_text":null', 0)
-
-    def content(self, text: str, sent: int) -> str:
-        delta = f'{{"content":{orjson.dumps(text).decode()}}}'
-        choice = (
-            f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null,"token_ids":null}}'
-        )
-        return self._event(choice, '"kv_transfer_params":null', sent)
-
-    def end(self, finish: str, tokens: int) -> str:
-        choice = (
-            '{"index":0,"delta":{"content":""},"logprobs":null,'
-            f'"finish_reason":"{finish}","stop_reason":null,"token_ids":null,'
-            '"weight_versions":null}'
-        )
-        tail = '"kv_transfer_params":null'
-        if not self._job.include_usage:
-            tail = f'"system_fingerprint":"{self._fingerprint}",{tail}'
-        return self._event(choice, tail, tokens)
-
-    def usage(self, tokens: int) -> str:
-        usage = orjson.dumps(_usage(self._job.prompt_tokens, tokens)).decode()
-        tail = f'"usage":{usage},"system_fingerprint":"{self._fingerprint}"'
-        return f'data: {self._head},"choices":[],{tail}}}\n\n'
-
-    def error(self) -> str:
-        body = {"message": "Internal server error", "type": "InternalServerError"}
-        return f"data: {json.dumps({'error': {**body, 'param': None, 'code': 500}})}\n\n"
-
-    def _event(self, choice: str, tail: str, tokens: int) -> str:
-        if self._job.continuous_usage:
-            usage = orjson.dumps(_usage(self._job.prompt_tokens, tokens)).decode()
-            tail = f'"usage":{usage},{tail}'
-        return f'data: {self._head},"choices":[{choice}],{tail}}}\n\n'
-
-
 def _last(messages: list[dict[str, Any]], role: str, default: str) -> str:
     """The content of the last message with `role`, or `default`."""
     found = [str(m.get("content", "")) for m in messages if m.get("role") == role]
     return found[-1] if found else default
-
-
-def _usage(prompt: int, completion: int) -> dict[str, int]:
-    return {
-        "prompt_tokens": prompt,
-        "total_tokens": prompt + completion,
-        "completion_tokens": completion,
-    }
 
 
 def _stamp() -> str:

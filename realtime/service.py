@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 from game import commands as c
 from game.rules import apply
@@ -48,6 +49,8 @@ from storage.records import Records
 log = logging.getLogger("maratang.service")
 
 MAX_ATTEMPTS = 16
+RESTORED_SEQ_GAP = 1_000_000
+"""How far a restored table's `seq` jumps ahead of its snapshot's."""
 ROUND = "round"
 GRACE = "grace"
 
@@ -157,9 +160,12 @@ class SessionService:
     async def restore(self, session: SessionId) -> bool:
         """Bring back a session whose live state was lost, from its last stored snapshot;
         True when it is live again (restored here, or by another process meanwhile)."""
-        snapshot = await self._records.last_snapshot(session)
-        if snapshot is None:
+        stored = await self._records.last_snapshot(session)
+        if stored is None:
             return False
+        # Events after the snapshot were lost with the live state; numbering goes on well past
+        # anything a client can have seen, so no resume mistakes new events for lost ones.
+        snapshot = replace(stored, seq=stored.seq + RESTORED_SEQ_GAP)
         if await self._engine.restore(snapshot):
             log.warning(
                 "restored %s from its stored snapshot (version %d, seq %d)",

@@ -9,7 +9,8 @@ from typing import Any
 
 import uvicorn
 
-from llm.sim import FAULTS, SimConfig, create_sim_app
+from llm.sim import create_sim_app
+from llm.sim_config import FAULTS, SimConfig
 
 FLAGS: dict[str, tuple[str, type, str]] = {
     "model": ("--model", str, "served model name (default: the Kanana 1.5 8B instruct id)"),

@@ -237,6 +237,7 @@ def test_plain_http_redirects_to_https_but_serves_the_acme_challenge(site: Site)
     challenge = fetch(site, "/.well-known/acme-challenge/token123", base=site.http)
     assert challenge.status == 200
     assert challenge.body == b"token123.thumbprint"
+    assert_secure(challenge)
 
 
 async def test_a_round_is_played_over_wss_through_nginx(site: Site) -> None:

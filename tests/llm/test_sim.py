@@ -14,7 +14,7 @@ import pytest
 
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
-from llm.sim import DEFAULT_MODEL, SimConfig
+from llm.sim_config import DEFAULT_MODEL, SimConfig
 from tests.support.server import Server, running_sim
 from tests.support.sim import configure, sim_stats, until
 
