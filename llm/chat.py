@@ -22,7 +22,8 @@ class ModelError(Exception):
     """A model request that failed. `reason` names the way it failed, for logs and metrics
     (`refused`: a non-200 answer; `error`: an error event in the stream; `dropped`: the
     stream ended without `[DONE]`; `connect`, `first_token`, `stall`, `total`: a budget ran
-    out); `status` is the HTTP status or the error event's code, when there is one."""
+    out; `empty`: the model finished without a word); `status` is the HTTP status or the
+    error event's code, when there is one."""
 
     def __init__(self, reason: str, message: str, status: int | None = None) -> None:
         super().__init__(

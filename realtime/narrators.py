@@ -42,7 +42,9 @@ class EngineSlots:
 
 
 @dataclass
-class Narration:
+class NarratorSetup:
+    """The narrator this process runs, with its metrics and (with a model) its endpoints."""
+
     narrator: Narrator
     metrics: NarrationMetrics
     endpoints: Endpoints | None = None
@@ -50,7 +52,7 @@ class Narration:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine, holder: str) -> Narration:
+    def build(cls, settings: Settings, engine: Engine, holder: str) -> NarratorSetup:
         """Call inside the running loop (the app's lifespan): it opens the HTTP client."""
         metrics = NarrationMetrics()
         fallback = FallbackNarrator(settings.fallback_tps, step=settings.coalesce_ms / 1000)

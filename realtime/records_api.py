@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from realtime.http import error_response
 from realtime.runtime import Runtime
-from storage.postgres import UNREACHABLE
+from storage.engine import EngineUnavailable
 
 GAME_ID = re.compile(r"g_[A-Za-z0-9_-]{1,64}")
 PLAYER_ID = re.compile(r"p_[A-Za-z0-9_-]{1,64}")
@@ -35,7 +35,7 @@ async def game(request: Request) -> Response:
         return _not_kept()
     try:
         record = await runtime.records.game(wanted)
-    except UNREACHABLE:
+    except EngineUnavailable:
         return _unreachable()
     if record is None:
         return error_response(404, "not_found", f"no finished game {wanted} is recorded")
@@ -59,7 +59,7 @@ async def player_games(request: Request) -> Response:
         return _not_kept()
     try:
         page = await runtime.records.player_games(player, limit, before)
-    except UNREACHABLE:
+    except EngineUnavailable:
         return _unreachable()
     return JSONResponse({"player": player, "games": page.games, "next": page.next})
 

@@ -20,7 +20,7 @@ from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
 from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
-from realtime.narrators import Narration
+from realtime.narrators import NarratorSetup
 from realtime.service import SessionService
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
@@ -68,7 +68,7 @@ class Runtime:
     service: SessionService
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
-    narration: Narration
+    narration: NarratorSetup
     records: Records
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Background work, cancelled when the runtime stops."""
@@ -81,7 +81,7 @@ class Runtime:
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
         holder = process_name()
-        narration = Narration.build(settings, engine, holder)
+        narration = NarratorSetup.build(settings, engine, holder)
         records = make_records(settings)
         service = SessionService(
             engine, narration.narrator, narration.metrics, records, settings, deadlines.wake, holder

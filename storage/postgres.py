@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -269,27 +269,33 @@ class PostgresRecords:
 
     # Reads ----------------------------------------------------------------------------------
 
+    # Reads raise `EngineUnavailable` while the database is away, like the live store: the
+    # caller is told to try again, not that the table or the game is gone.
+
     async def last_snapshot(self, session: SessionId) -> Snapshot | None:
-        """The newest stored snapshot; raises `EngineUnavailable` while the database is away
-        (the player is told to try again, not that the table is gone)."""
-        assert self._pool is not None
-        try:
-            row = await self._pool.fetchrow(
+        async with self._reading() as pool:
+            row = await pool.fetchrow(
                 "SELECT version, seq, state FROM session_snapshots WHERE session_id = $1", session
             )
-        except UNREACHABLE as exc:
-            raise EngineUnavailable(f"the records database is unreachable: {exc}") from exc
         if row is None:
             return None
         return Snapshot(table_from(row["state"]), row["version"], row["seq"])
 
     async def game(self, game: str) -> dict[str, Any] | None:
-        assert self._pool is not None
-        return await read_game(self._pool, game)
+        async with self._reading() as pool:
+            return await read_game(pool, game)
 
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
+        async with self._reading() as pool:
+            return await read_player_games(pool, player, limit, before)
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
         assert self._pool is not None
-        return await read_player_games(self._pool, player, limit, before)
+        try:
+            yield self._pool
+        except UNREACHABLE as exc:
+            raise EngineUnavailable(f"the records database is unreachable: {exc}") from exc
 
 
 def _snapshot_job(snapshot: Snapshot) -> Job:

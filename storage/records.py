@@ -46,7 +46,8 @@ class RecordMetrics:
 
 class Records(Protocol):
     """Write-behind records. The write methods never block a game and never raise: they
-    queue the write; `flush` waits (bounded) for the queue to be written."""
+    queue the write; `flush` waits (bounded) for the queue to be written. The reads raise
+    `EngineUnavailable` while the database cannot be reached."""
 
     metrics: RecordMetrics
 

@@ -278,3 +278,22 @@ async def test_a_stopping_server_writes_what_is_waiting(database: str) -> None:
     )
     assert seq >= last  # (the players going away after it are in it too)
     assert await count(url, "SELECT count(*)::int FROM players") == 2
+
+
+async def test_the_api_says_try_again_while_the_database_is_unreachable(
+    database: str, stack: ExitStack
+) -> None:
+    proxy = Proxy("127.0.0.1", 5432)
+    await proxy.start()
+    try:
+        server = serve(stack, database_url(database, proxy.port))
+        assert (await get(server, "/api/games/g_abcdefabcdef")).status_code == 404
+        await proxy.cut()
+        answer = await get(server, "/api/games/g_abcdefabcdef")
+        page = await get(server, "/api/players/p_abcdefabcdef/games")
+    finally:
+        await proxy.close()
+    for response in (answer, page):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["error"]["message"] == "the records database is unreachable"

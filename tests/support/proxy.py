@@ -15,7 +15,6 @@ class Proxy:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
         self._up = False
-        self.refused = 0
 
     async def start(self) -> None:
         self._up = True
@@ -43,7 +42,6 @@ class Proxy:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
-            self.refused += 1
             writer.close()
             return
         if not self._up:  # accepted just before the cut
