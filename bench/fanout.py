@@ -1,7 +1,7 @@
 """Fan-out benchmark: how many events per second one hub core delivers, at what latency and
 CPU cost, with nothing lost; and how much memory an idle player costs.
 
-    .venv/bin/python bench/fanout.py [--servers baseline,memory,redis] [--tables 50,100]
+    .venv/bin/python -m bench.fanout [--servers baseline,memory,redis] [--tables 50,100]
         [--players 4] [--tps 60] [--seconds 10] [--warmup 3] [--idle 1000] [--profile]
 
 Each server runs alone on CPU 0 (one process, one worker); the load generator runs in its own

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 import struct
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -85,20 +86,34 @@ class RawSocket(asyncio.Protocol):
             head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, size)
         else:
             head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, size)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        key = int.from_bytes((mask * (size // 4 + 1))[:size], "big")
+        masked = (int.from_bytes(payload, "big") ^ key).to_bytes(size, "big")
         self.transport.write(head + mask + masked)
+
+    def stop_reading(self) -> None:
+        """Take nothing more from the socket: what the server sends piles up in the kernel's
+        buffers, then in the server's."""
+        if self.transport is not None:
+            self.transport.pause_reading()
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
 
 
-async def connect(url: str, on_message: OnMessage, subprotocol: str) -> RawSocket:
+async def connect(
+    url: str, on_message: OnMessage, subprotocol: str, receive_buffer: int | None = None
+) -> RawSocket:
+    """A socket upgraded to WebSocket at `url`; `receive_buffer` shrinks its kernel receive
+    buffer (SO_RCVBUF, set before connecting so the window is small from the start)."""
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
-    _, sock = await loop.create_connection(
-        lambda: RawSocket(on_message, subprotocol), parts.hostname or "127.0.0.1", parts.port or 80
-    )
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    raw.setblocking(False)
+    await loop.sock_connect(raw, (parts.hostname or "127.0.0.1", parts.port or 80))
+    _, sock = await loop.create_connection(lambda: RawSocket(on_message, subprotocol), sock=raw)
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"

@@ -1,7 +1,7 @@
 """Narration relay benchmark: how long a model's token takes from the model server to the
 players' sockets, how many frames a player gets per second, and what the hub's core pays.
 
-    .venv/bin/python bench/relay.py [--narrations 1,50,200] [--players 4] [--tps 30]
+    .venv/bin/python -m bench.relay [--narrations 1,50,200] [--players 4] [--tps 30]
         [--tokens 150] [--coalesce 40,0]
 
 The model is `maratang llm-sim --stamp-tokens`: every token's text is the wall-clock

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -85,9 +86,15 @@ class Endpoint:
         return f"{self.base}/v1/chat/completions"
 
     @property
+    def shown(self) -> str:
+        """The URL as logs show it: without a user or password."""
+        parts = urlsplit(self.base)
+        return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+    @property
     def pool(self) -> str:
         """The name of its narration slots in the engine, shared by every hub process."""
-        return f"llm:{self.base}"
+        return f"llm:{self.shown}"
 
 
 def endpoint_bases(urls: str) -> list[str]:
@@ -98,7 +105,7 @@ def endpoint_bases(urls: str) -> list[str]:
         if not url:
             continue
         if not url.startswith(("http://", "https://")):
-            raise ValueError(f"LLM URL {url!r} must start with http:// or https://")
+            raise ValueError("an LLM URL must start with http:// or https://")
         base = url.rstrip("/").removesuffix("/v1").rstrip("/")
         if base not in bases:
             bases.append(base)
@@ -135,14 +142,14 @@ class Endpoints:
         if endpoint.breaker.failure(self.clock()):
             log.warning(
                 "LLM endpoint %s stopped for %.0f s after %s",
-                endpoint.base,
+                endpoint.shown,
                 endpoint.breaker.opened_for,
                 reason,
             )
 
     def succeeded(self, endpoint: Endpoint) -> None:
         if endpoint.breaker.state is not State.CLOSED:
-            log.info("LLM endpoint %s is back", endpoint.base)
+            log.info("LLM endpoint %s is back", endpoint.shown)
         endpoint.breaker.success()
 
     async def healthy(self, endpoint: Endpoint) -> bool:
@@ -160,7 +167,7 @@ class Endpoints:
     async def _survey(
         self, endpoint: Endpoint, model: str, headers: dict[str, str]
     ) -> tuple[int, str]:
-        where = f"LLM endpoint {endpoint.base}"
+        where = f"LLM endpoint {endpoint.shown}"
         try:
             health = await self.client.get(f"{endpoint.base}/health", timeout=PROBE_TIMEOUT)
             listed = await self.client.get(
@@ -188,7 +195,7 @@ class Endpoints:
             finally:
                 endpoint.probing = False
 
-        task = asyncio.create_task(probe(), name=f"probe {endpoint.base}")
+        task = asyncio.create_task(probe(), name=f"probe {endpoint.shown}")
         self.probes.add(task)
         task.add_done_callback(self.probes.discard)
 

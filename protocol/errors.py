@@ -67,14 +67,23 @@ _RESUMABLE = frozenset(
 class ProtocolError(Exception):
     """A request the server refuses; becomes one `error` frame.
 
-    `field` names the offending field for `invalid`, so a client can point at it.
+    `field` names the offending field for `invalid`, so a client can point at it; `close`,
+    when set, is the close code the socket gets right after the error (the client went too
+    far to be answered again).
     """
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        field: str | None = None,
+        close: CloseCode | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.close = close
 
     def __repr__(self) -> str:
         return f"ProtocolError({self.code.value!r}, {self.message!r}, field={self.field!r})"

@@ -39,10 +39,40 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 NAME_LENGTH = 16
 
 
+INVISIBLE = frozenset(
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers: letters that draw nothing
+    "\u2800"  # braille pattern blank
+    "\u034f\u17b4\u17b5"  # combining grapheme joiner, Khmer inherent vowels
+    "\U0001d159\U0001d173\U0001d174\U0001d175\U0001d176\U0001d177\U0001d178\U0001d179"
+    "\U0001d17a"  # musical null notehead and formatting marks
+)
+"""Characters of visible categories that draw nothing: a name of them looks empty."""
+MAX_MARKS = 2
+"""Combining marks kept on one character (enough for any language after NFC; more is a
+tower of diacritics drawn over the neighbours' text)."""
+
+
 def visible_text(text: str) -> str:
-    """`text` without control or invisible characters, on one line, spaces collapsed."""
-    printable = "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    return " ".join(printable.split())
+    """`text` as it should be shown: NFC, on one line, spaces collapsed, without control,
+    format or invisible characters, marks without a character to sit on, or marks beyond
+    `MAX_MARKS` on one character."""
+    kept: list[str] = []
+    marks = MAX_MARKS  # no character yet: a leading mark has nothing to sit on
+    for ch in unicodedata.normalize("NFC", text):
+        kind = unicodedata.category(ch)
+        if kind[0] == "M":
+            if marks < MAX_MARKS and ch not in INVISIBLE:
+                kept.append(ch)
+            marks += 1
+        elif kind == "Zs" or ch in "\t\n\r":
+            kept.append(" ")
+            marks = MAX_MARKS
+        elif kind[0] in "CZ" or ch in INVISIBLE:
+            continue
+        else:
+            kept.append(ch)
+            marks = 0
+    return " ".join("".join(kept).split())
 
 
 def clean_name(name: str) -> str:

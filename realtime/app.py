@@ -11,21 +11,20 @@ from pathlib import Path
 from types import FrameType
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from realtime import http, records_api
-from realtime.runtime import Runtime
+from realtime.runtime import BYE_RETRY_MS, Runtime
 from realtime.settings import Settings, from_environment
+from realtime.transport import TransportAccess
 from realtime.ws import websocket_endpoint
 
 log = logging.getLogger("maratang")
 
 Handler = Callable[[int, FrameType | None], object]
-
-
-BYE_RETRY_MS = 1000
-"""How long clients are asked to wait before reconnecting after a shutdown."""
 
 
 def app_from_environment() -> Starlette:
@@ -58,7 +57,12 @@ def create_app(settings: Settings) -> Starlette:
         routes.append(Mount("/", StaticFiles(directory=webgl, html=True), name="webgl"))
     else:
         log.warning("no browser client at %s: / serves nothing", webgl)
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(TransportAccess)],
+        exception_handlers={HTTPException: http.http_error},
+    )
 
 
 def farewell_first(runtime: Runtime) -> None:

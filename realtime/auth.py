@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from dataclasses import dataclass
 import orjson
 
 from protocol.types import NAME_LENGTH, PlayerId, PlayerView, visible_text
+
+MAX_TOKEN = 1024
+"""Longer text is no token of ours (one is ~150 characters)."""
+PLAYER_ID = re.compile(r"p_[A-Za-z0-9_-]{1,64}")
 
 
 class BadToken(Exception):
@@ -38,14 +43,17 @@ class TokenSigner:
         return f"{payload}.{self._sign(payload)}"
 
     def verify(self, token: str, now: float | None = None) -> PlayerView:
+        """The player `token` names; `BadToken` for anything else, whatever the text."""
+        if len(token) > MAX_TOKEN or not token.isascii():
+            raise BadToken("the token is malformed")
         payload, dot, signature = token.partition(".")
         if not dot or not hmac.compare_digest(signature, self._sign(payload)):
             raise BadToken("the token's signature does not match")
         try:
             claims = orjson.loads(_unb64(payload))
-            sub, name, exp = claims["sub"], claims["name"], claims["exp"]
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             raise BadToken("the token's payload is malformed") from None
+        sub, name, exp = _claims(claims)
         if exp < (time.time() if now is None else now):
             raise BadToken("the token has expired")
         return PlayerView(PlayerId(sub), name)
@@ -53,6 +61,20 @@ class TokenSigner:
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).digest()
         return _b64(digest)
+
+
+def _claims(claims: object) -> tuple[str, str, int]:
+    """`sub`, `name` and `exp` of a signed payload, each of its type, or `BadToken`."""
+    if not isinstance(claims, dict):
+        raise BadToken("the token's payload is malformed")
+    sub, name, exp = claims.get("sub"), claims.get("name"), claims.get("exp")
+    if not (isinstance(sub, str) and PLAYER_ID.fullmatch(sub)):
+        raise BadToken("the token names no player")
+    if not isinstance(name, str) or not 0 < len(name) <= NAME_LENGTH:
+        raise BadToken("the token's name is malformed")
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        raise BadToken("the token's expiry is malformed")
+    return sub, name, exp
 
 
 def _b64(data: bytes) -> str:

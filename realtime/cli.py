@@ -15,21 +15,56 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import secrets
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
 from llm.endpoints import endpoint_bases
+from realtime.limits import AddressRules
 from realtime.runtime import REDIS_SCHEMES
-from realtime.settings import Settings, environment, from_environment, with_overrides
+from realtime.settings import (
+    SECRET_LENGTH,
+    Settings,
+    environment,
+    from_environment,
+    with_overrides,
+)
 from realtime.sim_cli import add_sim_parser, run_sim
 from storage.migrate import check_url, upgrade_head
 
+MIN_SEND_QUEUE = 1024
+"""Bytes below which a socket's queue cannot hold a `welcome`."""
+HTTP_HEADROOM = 256
+"""Connections uvicorn serves HTTP on beyond `MARATANG_MAX_CONNECTIONS` (it counts open
+WebSockets too): a process full of sockets still answers `/healthz` and sign-ins."""
 SHUTDOWN_SECONDS = 5
 """How long a stopping server waits for its sockets' handlers before cancelling them."""
+
+
+POSITIVE = (
+    "send_queue_bytes",
+    "send_stall_seconds",
+    "rate_per_second",
+    "rate_burst",
+    "player_sockets",
+    "player_tables_per_minute",
+    "player_join_failures_per_minute",
+    "address_join_failures_per_minute",
+    "address_connects_per_second",
+    "address_connects_burst",
+    "address_sockets",
+    "address_pending",
+    "address_signins_per_minute",
+    "max_connections",
+    "header_timeout",
+    "retention_hours",
+)
+"""Settings that only make sense above 0."""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,28 +135,51 @@ def check(settings: Settings) -> None:
             "--workers above 1 needs --engine redis://HOST:PORT/DB"
         )
     if settings.engine != "memory" and not settings.engine.startswith(REDIS_SCHEMES):
-        raise ValueError(f"--engine {settings.engine!r}: use memory or a redis:// URL")
+        raise ValueError("--engine: use memory or a redis:// URL")
     endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
     if settings.database_url:
         check_url(settings.database_url)
     if settings.env not in ("development", "production"):
         raise ValueError(f"MARATANG_ENV {settings.env!r}: use development or production")
-    if settings.env == "production" and (settings.dev_secret or len(settings.secret) < 32):
+    if settings.env == "production" and not settings.strong_secret:
         raise ValueError(
-            "MARATANG_SECRET is missing or the development default; production needs a long "
-            "random value (openssl rand -hex 32)"
+            f"MARATANG_SECRET is missing or too short: production needs a random value of at "
+            f"least {SECRET_LENGTH} non-whitespace characters (openssl rand -hex 32)"
         )
     if settings.llm_slots < 1:
         raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
+    for name in POSITIVE:
+        if getattr(settings, name) <= 0:
+            raise ValueError(f"MARATANG_{name.upper()} must be above 0")
+    if settings.send_queue_bytes < MIN_SEND_QUEUE:
+        raise ValueError(f"MARATANG_SEND_QUEUE_BYTES must be at least {MIN_SEND_QUEUE}")
+    AddressRules.parse_exempt(settings.limit_exempt)
 
 
 def redacted(url: str) -> str:
-    """A URL without its password, for logs."""
+    """A URL without its password (in the user part or in the query), for logs."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@")
+    query = "&".join(
+        f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
+        for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def scrubbed(text: str, url: str) -> str:
+    """`text` (an error about `url`) with the URL's password taken out wherever it appears."""
+    parts = urlsplit(url)
+    hidden = [parts.password] + [
+        value
+        for name, _, value in (q.partition("=") for q in parts.query.split("&"))
+        if name.lower() == "password"
+    ]
+    for secret in filter(None, hidden):
+        text = text.replace(secret, "***")
+    return text
 
 
 def describe(settings: Settings) -> list[str]:
@@ -140,8 +198,16 @@ def describe(settings: Settings) -> list[str]:
         if settings.database_url
         else "records: not persisted (no database configured)",
     ]
-    if settings.dev_secret:
-        lines.append("secret: development default (set MARATANG_SECRET in production)")
+    if settings.database_url and settings.retention_hours * 3600 < settings.token_ttl:
+        lines.append(
+            "retention: MARATANG_RETENTION_HOURS is below the token lifetime: a table idle "
+            "that long loses its snapshot while its players could still resume it"
+        )
+    if not settings.secret:
+        lines.append(
+            "secret: a random one for this run: tokens do not outlive it "
+            "(set MARATANG_SECRET to keep them, as production must)"
+        )
     return lines
 
 
@@ -161,7 +227,8 @@ def serve(settings: Settings) -> None:
     print(f"Maratang starting{' on the embedded defaults' if embedded else ''}:", flush=True)
     for line in describe(settings):
         print(f"  {line}", flush=True)
-    os.environ.update(environment(settings))  # every worker builds the same settings
+    # Every worker builds the same settings, the secret made for this run included.
+    os.environ.update(environment(with_secret(settings)))
     uvicorn.run(
         "realtime.app:app_from_environment",
         factory=True,
@@ -173,6 +240,8 @@ def serve(settings: Settings) -> None:
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         ws_per_message_deflate=False,
+        http="realtime.server_protocol:HttpProtocol",
+        limit_concurrency=settings.max_connections + HTTP_HEADROOM,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level,
@@ -203,10 +272,9 @@ def log_config(level: str) -> dict[str, Any]:
 
 
 def migrate(url: str) -> int:
-    """`maratang migrate`: the schema to head, saying where it stands; 2 for a bad or missing
-    URL, 1 when the database could not be migrated."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """`maratang migrate`: the schema to head, saying where it stands. Exit codes: 0 done,
+    2 a bad or missing URL, 1 the database could not be migrated (whatever the reason: it
+    is said in one line, never as a traceback)."""
     if not url:
         print(
             "maratang migrate: no database: give --database-url or MARATANG_DATABASE_URL",
@@ -215,16 +283,24 @@ def migrate(url: str) -> int:
         return 2
     try:
         check_url(url)
-        print(f"migrating {redacted(url)} to the newest schema", flush=True)
-        upgrade_head(url)
     except ValueError as exc:
         print(f"maratang migrate: bad setting: {exc}", file=sys.stderr)
         return 2
-    except (OSError, SQLAlchemyError) as exc:
-        print(f"maratang migrate: the database could not be migrated: {exc}", file=sys.stderr)
+    print(f"migrating {redacted(url)} to the newest schema", flush=True)
+    try:
+        upgrade_head(url)
+    except Exception as exc:  # an operator reads one line, and the exit code says the rest
+        reason = scrubbed(one_line(exc), url)
+        print(f"maratang migrate: the database could not be migrated: {reason}", file=sys.stderr)
         return 1
     print("the schema is at head", flush=True)
     return 0
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its first line, named by type when it says nothing."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,6 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     serve(settings)
     return 0
+
+
+def with_secret(settings: Settings) -> Settings:
+    """The settings with a secret: a random one for this run when none is set (development
+    only; `check` refuses production without one). Every worker reads it back."""
+    return settings if settings.secret else replace(settings, secret=secrets.token_urlsafe(32))
 
 
 if __name__ == "__main__":

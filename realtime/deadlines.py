@@ -36,6 +36,7 @@ class DeadlineRunner:
                 for deadline in await self._engine.claim_due(now_ms()):
                     await self._fire(deadline)
                     await self._engine.finish_deadline(deadline)
+                    await asyncio.sleep(0)  # many falling due at once never stall the rest
                 self._wake.clear()
                 due = await self._engine.next_due()
             except EngineUnavailable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from game import commands as c
-from protocol.errors import ErrorCode, ProtocolError, invalid
+from protocol.errors import CloseCode, ErrorCode, ProtocolError, invalid
 from protocol.events import Ack, Pong
 from protocol.messages import (
     BowlSubmit,
@@ -23,17 +23,21 @@ from realtime.clock import now_ms
 from realtime.connection import Connection
 from realtime.hub import Hub
 from realtime.service import SessionService
+from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
+
+MINUTE = 60.0
 
 
 class Dispatcher:
     def __init__(
-        self, service: SessionService, hub: Hub, engine: Engine, presence_ttl: float
+        self, service: SessionService, hub: Hub, engine: Engine, settings: Settings
     ) -> None:
         self._service = service
         self._hub = hub
         self._engine = engine
-        self._presence_ttl = presence_ttl
+        self._settings = settings
+        self._presence_ttl = settings.presence_ttl
 
     async def handle(self, conn: Connection, message: ClientMessage) -> None:
         """Carry out one command; its `ack` (or `pong`) is queued on `conn`.
@@ -43,12 +47,13 @@ class Dispatcher:
             case Ping(ts=ts, rid=rid):
                 conn.reply(Pong(ts=ts, server_time=now_ms(), rid=rid))
             case SessionCreate(settings=settings, rid=rid):
+                await self._may_create(conn)
                 await self.leave(conn)
                 table = await self._service.create(conn.player, settings)
                 conn.reply(Ack(rid=rid, session=table.session, code=table.code))
                 await self.seat(conn, table.session)
             case SessionJoin(code=code, rid=rid):
-                session = await self._service.find(code)
+                session = await self._find(conn, code)
                 await self._service.execute(session, c.Join(conn.player.id, conn.player.name))
                 if conn.session != session:
                     await self.leave(conn)  # only once the new seat is certain
@@ -75,6 +80,39 @@ class Dispatcher:
             case BowlSubmit(round=number):
                 return c.Submit(player, number, message.bowl(), now_ms())
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"{message.T} is not a table command")
+
+    async def _may_create(self, conn: Connection) -> None:
+        limit = self._settings.player_tables_per_minute
+        if await self._engine.tally(f"tables:{conn.player.id}", MINUTE) > limit:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED, f"a player may open {limit} tables a minute: wait a little"
+            )
+
+    async def _find(self, conn: Connection, code: str) -> SessionId:
+        """The session `code` names. A code that names none is a strike against the player
+        and the address; past either limit the socket is closed (4429), and while the count
+        lasts no code is looked up for them: guessing codes gets nowhere."""
+        counters = [
+            (f"joinfail:p:{conn.player.id}", self._settings.player_join_failures_per_minute)
+        ]
+        if conn.address is not None:
+            counters.append(
+                (f"joinfail:a:{conn.address}", self._settings.address_join_failures_per_minute)
+            )
+        if await self._over(counters, add=0):
+            raise _guessing()
+        try:
+            return await self._service.find(code)
+        except ProtocolError as exc:
+            if exc.code is ErrorCode.SESSION_NOT_FOUND and await self._over(counters, add=1):
+                raise _guessing() from None
+            raise
+
+    async def _over(self, counters: list[tuple[str, int]], add: int) -> bool:
+        over = False
+        for name, limit in counters:
+            over |= await self._engine.tally(name, MINUTE, add) > limit
+        return over
 
     @staticmethod
     def _require_session(conn: Connection) -> SessionId:
@@ -124,3 +162,11 @@ class Dispatcher:
                     await self._service.execute(session, c.Away(conn.player.id))
         except EngineUnavailable:
             pass  # the mark lapses on its own, and the player is marked away then
+
+
+def _guessing() -> ProtocolError:
+    return ProtocolError(
+        ErrorCode.RATE_LIMITED,
+        "too many join codes that name no table: try again in a minute",
+        close=CloseCode.ABUSE,
+    )

@@ -89,6 +89,15 @@ class Hub:
                 self._cleanups.add(task)
                 task.add_done_callback(self._cleanups.discard)
 
+    def recheck(self, session: SessionId, restored: bool) -> None:
+        """Make every local follower of `session` catch up from where it is: the events it
+        missed, or a `sync` (saying `restored`) when the log no longer holds them."""
+        for conn in self._local.get(session, ()):
+            conn.recheck(restored)
+
+    def following(self, session: SessionId) -> list[Connection]:
+        return list(self._local.get(session, ()))
+
     def connections(self) -> Iterator[Connection]:
         for followers in self._local.values():
             yield from followers

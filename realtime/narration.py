@@ -61,6 +61,11 @@ class Narrations:
         self._running: dict[SessionId, tuple[NarrationId, asyncio.Task[None], asyncio.Event]] = {}
 
     def start(self, session: SessionId, nid: NarrationId) -> None:
+        """Tell narration `nid` of `session` (once: if this process tells it already, the
+        running telling goes on alone)."""
+        running = self._running.get(session)
+        if running is not None and running[0] == nid and not running[1].done():
+            return
         hurry = asyncio.Event()
         task = asyncio.create_task(self._run(session, nid, hurry), name=f"narration {nid}")
         self._running[session] = (nid, task, hurry)

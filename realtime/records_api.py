@@ -4,8 +4,8 @@
     GET /api/players/{id}/games[?limit=&before=] a player's games, newest first
 
 Errors are JSON (`{"error": {"code", "message", "field"?}}`): 400 for a malformed id or a
-bad page bound, 404 for a game that is not recorded, 503 when the server keeps no records
-or its database is unreachable.
+bad page bound, 404 for a game that is not recorded (or a path that names no API), 503 when
+the server keeps no records or its database is unreachable.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import re
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from realtime.auth import PLAYER_ID
 from realtime.http import error_response
 from realtime.runtime import Runtime
 from storage.engine import EngineUnavailable
 
 GAME_ID = re.compile(r"g_[A-Za-z0-9_-]{1,64}")
-PLAYER_ID = re.compile(r"p_[A-Za-z0-9_-]{1,64}")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 MAX_BEFORE = 2**53
@@ -65,12 +65,14 @@ async def player_games(request: Request) -> Response:
 
 
 def _bounded(text: str | None, default: int | None, low: int, high: int) -> int | None:
-    """`text` as an int within low..high; `default` when absent; None when invalid."""
+    """`text` as an int within low..high; `default` when absent; None when invalid (only
+    ASCII digits count, and no more of them than `high` has)."""
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
         return None
-    return int(text)
+    value = int(text)
+    return value if low <= value <= high else None
 
 
 def _not_kept() -> Response:

@@ -15,6 +15,8 @@ from typing import Any
 from game import commands as c
 from protocol.errors import CloseCode, ProtocolError
 from protocol.events import Bye
+from protocol.types import SessionId
+from realtime.admission import Admission
 from realtime.auth import TokenSigner
 from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
@@ -34,6 +36,9 @@ log = logging.getLogger("maratang")
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 STOP_SECONDS = 5.0
+PING_EVERY = 1.0
+BYE_RETRY_MS = 1000
+"""How long clients are asked to wait before reconnecting (a shutdown, a lost table)."""
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -43,14 +48,17 @@ def make_engine(settings: Settings) -> Engine:
         return RedisEngine.from_url(
             settings.engine, prefix=settings.redis_prefix, history=settings.history
         )
-    raise ValueError(f"unknown engine {settings.engine!r}: use memory or a redis:// URL")
+    raise ValueError("unknown engine: use memory or a redis:// URL")
 
 
 def make_records(settings: Settings) -> Records:
     if not settings.database_url:
         return NoRecords()
     return PostgresRecords(
-        settings.database_url, settings.snapshot_seconds, max_pending=settings.records_queue
+        settings.database_url,
+        settings.snapshot_seconds,
+        max_pending=settings.records_queue,
+        retention=settings.retention_hours * 3600,
     )
 
 
@@ -70,13 +78,20 @@ class Runtime:
     deadlines: DeadlineRunner
     narration: NarratorSetup
     records: Records
+    admission: Admission
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Background work, cancelled when the runtime stops."""
     connections: set[Connection] = field(default_factory=set)
     """Every socket past its `hello`, in a session or not."""
+    recovering: set[SessionId] = field(default_factory=set)
+    """Sessions whose live state is being looked at after the engine said it was lost."""
+    pinged: tuple[float, bool] = (float("-inf"), True)
+    """When the engine was last asked whether it answers, and what it said."""
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
+        if settings.env == "production" and not settings.strong_secret:
+            raise ValueError("MARATANG_SECRET is missing or too short for production")
         engine = make_engine(settings)
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
@@ -89,19 +104,33 @@ class Runtime:
         return cls(
             settings=settings,
             engine=engine,
-            signer=TokenSigner(settings.secret, settings.token_ttl),
+            signer=TokenSigner(settings.secret or secrets.token_urlsafe(32), settings.token_ttl),
             hub=hub,
             service=service,
-            dispatcher=Dispatcher(service, hub, engine, settings.presence_ttl),
+            dispatcher=Dispatcher(service, hub, engine, settings),
             deadlines=deadlines,
             narration=narration,
             records=records,
+            admission=Admission(settings, engine),
         )
 
+    @property
+    def engine_kind(self) -> str:
+        return "memory" if self.settings.engine == "memory" else "redis"
+
+    async def engine_answers(self) -> bool:
+        """Whether the engine answers, asked at most once a second however often health is."""
+        now = asyncio.get_running_loop().time()
+        if now - self.pinged[0] >= PING_EVERY:
+            self.pinged = (now, await self.engine.ping())
+        return self.pinged[1]
+
     async def start(self) -> None:
+        self.engine.on_lost(self._lost)
         await self.records.start()
         self.spawn(self.deadlines.run(), "deadlines")
         self.spawn(self._keep_presence(), "presence")
+        self.spawn(self._watch_sockets(), "socket watchdog")
         self.spawn(self.narration.survey(), "llm survey")
 
     async def _keep_presence(self) -> None:
@@ -110,11 +139,11 @@ class Runtime:
         ttl = self.settings.presence_ttl
         while True:
             await asyncio.sleep(ttl / 3)
-            self._close_stalled()
             try:
                 for conn in list(self.hub.connections()):
                     if conn.session is not None:
                         await self.engine.set_presence(conn.session, conn.player.id, conn.id, ttl)
+                await self.admission.renew(list(self.connections))
                 for session, player in await self.engine.claim_lapsed():
                     with contextlib.suppress(ProtocolError):
                         await self.service.execute(session, c.Away(player))
@@ -123,19 +152,60 @@ class Runtime:
             except Exception:
                 log.exception("presence round failed; trying again")
 
-    def _close_stalled(self) -> None:
-        """Close (resumably) the sockets that stopped taking frames: the rest go on."""
-        now = asyncio.get_running_loop().time()
-        for conn in list(self.connections):
-            if conn.stalled(now, self.settings.send_timeout):
-                log.info("closing the stalled socket of %s", conn.player.id)
-                self.spawn(conn.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume"), "close")
+    async def _watch_sockets(self) -> None:
+        """Close (resumably, 4408) the sockets that cannot keep up: the rest go on."""
+        every = min(1.0, self.settings.send_stall_seconds / 4)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(every)
+            now = loop.time()
+            for conn in list(self.connections):
+                try:
+                    why = conn.trouble(now, self.settings.send_stall_seconds)
+                except Exception:  # one socket's failure never ends the watch over the rest
+                    log.exception("could not look at the socket of %s", conn.player.id)
+                    continue
+                if why is not None:
+                    self.spawn(conn.close_slow(why), "close")
+
+    def _lost(self, session: SessionId) -> None:
+        if session not in self.recovering:
+            self.recovering.add(session)
+            self.spawn(self._recover(session), f"recover {session}")
+
+    async def _recover(self, session: SessionId) -> None:
+        """A followed table's live state was lost (or replaced by a restore elsewhere): bring
+        it back from its snapshot when it is gone, then catch every local follower up (a
+        `sync` saying `restored`, since the events they missed are gone). A table that cannot
+        come back closes its followers with 1012: they resume and learn it is gone. The
+        engine says it again if this fails (the database was away): it is tried again."""
+        try:
+            live = await self.engine.load(session) is not None
+            if not live and self.records.kept:
+                live = await self.service.restore(session)
+            if live:
+                self.hub.recheck(session, restored=True)
+                return
+            log.warning("the live state of %s is gone and cannot be restored", session)
+            for conn in self.hub.following(session):
+                conn.reply(Bye(reason="table lost", retry_ms=BYE_RETRY_MS))
+                close = conn.close_when_drained(CloseCode.SERVICE_RESTART, "table lost")
+                self.spawn(close, "close")
+        except EngineUnavailable:
+            log.warning("could not look at the lost table %s yet: a store is unreachable", session)
+        finally:
+            self.recovering.discard(session)
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` in the background (cancelled if the runtime stops first)."""
         task = asyncio.create_task(work, name=name)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", task.get_name(), exc_info=task.exception())
 
     async def farewell(self, retry_ms: int, timeout: float) -> None:
         """Tell every socket to reconnect in `retry_ms` (the server is going away), and give

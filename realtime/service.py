@@ -9,6 +9,7 @@ a round deadline, an away player's grace period.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -43,16 +44,26 @@ from protocol.types import (
 from realtime.clock import now_ms
 from realtime.narration import WATCHDOG, Narrations
 from realtime.settings import Settings as ServerSettings
-from storage.engine import CodeTaken, Deadline, Engine, Snapshot, VersionConflict
+from storage.engine import (
+    RESTORED_SEQ_GAP,
+    CodeTaken,
+    Deadline,
+    Engine,
+    Snapshot,
+    VersionConflict,
+)
 from storage.records import Records
 
 log = logging.getLogger("maratang.service")
 
 MAX_ATTEMPTS = 16
-RESTORED_SEQ_GAP = 1_000_000
-"""How far a restored table's `seq` jumps ahead of its snapshot's."""
 ROUND = "round"
 GRACE = "grace"
+FINISHED = ("over", "closed")
+
+
+SESSION_ID = re.compile(r"s_[A-Za-z0-9_-]{1,64}")
+"""What `create` names sessions (and so what a resume may name)."""
 
 
 def new_code() -> str:
@@ -112,9 +123,7 @@ class SessionService:
     async def execute(self, session: SessionId, command: c.Command) -> Snapshot:
         """Apply `command` to the table and commit it; retried on version conflicts."""
         for _ in range(MAX_ATTEMPTS):
-            snapshot = await self._engine.load(session)
-            if snapshot is None:
-                raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, "no such table")
+            snapshot = await self._engine.load(session) or await self._back(session, command)
             table, events = apply(snapshot.table, command)
             if not events:
                 return snapshot
@@ -157,11 +166,27 @@ class SessionService:
                     self.narrations.cancel(session)
                     await self._engine.expire(session, self._settings.closed_ttl)
 
-    async def restore(self, session: SessionId) -> bool:
+    async def _back(self, session: SessionId, command: c.Command) -> Snapshot:
+        """A table missing from the live store, brought back from its snapshot for a command
+        of one of its players (or of the server's own: a deadline, a narration)."""
+        player: PlayerId | None = getattr(command, "player", None)
+        if self._records.kept and await self.restore(session, player):
+            snapshot = await self._engine.load(session)
+            if snapshot is not None:
+                return snapshot
+        raise ProtocolError(ErrorCode.SESSION_NOT_FOUND, "no such table")
+
+    async def restore(self, session: SessionId, player: PlayerId | None = None) -> bool:
         """Bring back a session whose live state was lost, from its last stored snapshot;
-        True when it is live again (restored here, or by another process meanwhile)."""
+        True when it is live again (restored here, or by another process meanwhile).
+
+        Only a table still in play comes back (never one `over` or `closed`), and only for
+        `player` when it is given: one seated in that snapshot. Game ids are public, so a
+        stranger naming a session must not bring it (or its old join code) back."""
         stored = await self._records.last_snapshot(session)
-        if stored is None:
+        if stored is None or stored.table.phase in FINISHED:
+            return False
+        if player is not None and stored.table.seat(player) is None:
             return False
         # Events after the snapshot were lost with the live state; numbering goes on well past
         # anything a client can have seen, so no resume mistakes new events for lost ones.

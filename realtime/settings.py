@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.config import Config
 
-DEV_SECRET = "maratang-dev-secret-change-me"
+SECRET_LENGTH = 32
+"""Non-whitespace characters a production secret needs at least."""
 WEBGL_DIR = Path(__file__).resolve().parent.parent / "webgl"
 
 log = logging.getLogger("maratang")
@@ -26,7 +27,9 @@ class Settings:
     """`production` refuses to start with a missing or default secret."""
     host: str = "127.0.0.1"
     port: int = 8000
-    secret: str = DEV_SECRET
+    secret: str = ""
+    """Signs the players' tokens; every process of a deployment needs the same. Empty in
+    development: `serve` makes a random one per run (tokens do not outlive it)."""
     token_ttl: float = 24 * 3600.0
     """Seconds a guest token stays valid."""
     engine: str = "memory"
@@ -75,6 +78,9 @@ class Settings:
     """How often a running table's newest state is written (also at every round's end)."""
     records_queue: int = 10_000
     """Records waiting for the database (while it is down) before new ones are dropped."""
+    retention_hours: float = 72.0
+    """Snapshots of tables untouched this long (finished, or abandoned: no token that could
+    resume them is still valid) are pruned, with the sessions rows no game record needs."""
     fallback_tps: float = 30.0
     """Fallback narrator pace, tokens per second."""
     coalesce_ms: int = 40
@@ -86,12 +92,45 @@ class Settings:
     """Seconds between WebSocket pings from the server (also `welcome.heartbeat_ms`)."""
     ping_timeout: float = 20.0
     max_frame_bytes: int = 64 * 1024
-    send_queue: int = 256
-    """Frames one socket may have waiting before it is caught up from the log instead."""
-    send_timeout: float = 15.0
-    """A socket that takes longer to accept one frame is closed (resumable)."""
+    send_queue_bytes: int = 256 * 1024
+    """Bytes one socket may have waiting (events, replies, errors, pongs). Events beyond it
+    are caught up from the log once the socket drains; a reply beyond it closes the socket
+    (4408, resumable)."""
+    send_stall_seconds: float = 10.0
+    """A socket that takes no byte for this long while frames wait is closed (4408)."""
     rate_per_second: float = 20.0
+    """Commands one socket may send per second on average; beyond, `rate_limited`."""
     rate_burst: int = 40
+    """... and at once. A socket refused more than this many times (the count drops by one
+    each second) is closed (4429)."""
+    player_sockets: int = 8
+    """Sockets one player may hold open at once, across every process."""
+    player_tables_per_minute: int = 10
+    """Tables one player may create per minute, across every process."""
+    player_join_failures_per_minute: int = 10
+    """`session.join`s with a code that names no table, per player per minute; one more
+    closes the socket (4429)."""
+    address_join_failures_per_minute: int = 60
+    """The same, per client address, across every process."""
+    address_connects_per_second: float = 20.0
+    """New WebSockets one client address may open per second in one process..."""
+    address_connects_burst: int = 60
+    """... and at once; beyond either, the handshake is answered 429."""
+    address_sockets: int = 500
+    """Sockets one client address may have open in one process (a venue behind one address
+    seats many players: raise it, or exempt the address)."""
+    address_pending: int = 30
+    """Sockets one client address may have open before their `hello`, in one process."""
+    address_signins_per_minute: int = 60
+    """Guest sign-ins one client address may make per minute, in one process."""
+    limit_exempt: str = ""
+    """Addresses or networks (comma-separated, `10.0.0.0/8`) the per-address limits skip:
+    load-test bots, a trusted venue behind one address."""
+    max_connections: int = 10_000
+    """WebSockets one process holds at most (beyond, the handshake is answered 503); HTTP
+    is served up to this many connections and `HTTP_HEADROOM` more (beyond, 503)."""
+    header_timeout: float = 10.0
+    """Seconds a connection has to send a request's headers (and a sign-in its body)."""
     history: int = 2000
     """Events kept per session for resume."""
     closed_ttl: float = 600.0
@@ -103,8 +142,8 @@ class Settings:
     log_level: str = "info"
 
     @property
-    def dev_secret(self) -> bool:
-        return self.secret == DEV_SECRET
+    def strong_secret(self) -> bool:
+        return len("".join(self.secret.split())) >= SECRET_LENGTH
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,4 +1,4 @@
-"""The `/ws` endpoint: handshake, `hello`, the receive loop, and the one place where
+"""The `/ws` endpoint: admission, handshake, `hello`, the receive loop, and the one place where
 exceptions become `error` frames and close codes."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
+from starlette.responses import PlainTextResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from protocol import Codec, Frame, choose_codec, parse_client, serialize
@@ -18,15 +19,19 @@ from protocol.types import PlayerView
 from realtime.auth import BadToken
 from realtime.clock import now_ms
 from realtime.connection import Connection
+from realtime.http import client_address
 from realtime.limits import MAX_STRIKES, TokenBucket
 from realtime.runtime import Runtime
-from storage.engine import EngineUnavailable
+from realtime.service import SESSION_ID
+from storage.engine import EngineUnavailable, restored_since
 
 log = logging.getLogger("maratang.ws")
 
 MALFORMED = frozenset({ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_TYPE, ErrorCode.INVALID})
 """Errors that count towards closing a socket for abuse (refusals of well-formed commands,
-such as `wrong_phase` or `rate_limited`, do not)."""
+such as `wrong_phase`, do not; `rate_limited` has a count of its own)."""
+FORGIVEN_PER_SECOND = 1.0
+"""Refusals for going over the rate limit forgiven per second; beyond the burst: 4429."""
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
@@ -36,23 +41,45 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if codec is None:
         await websocket.close(code=1002)  # before accept: the handshake is refused (403)
         return
-    await websocket.accept(subprotocol=codec.subprotocol if offered else None)
-    hello = await _hello(websocket, codec, runtime)
-    if hello is None:
+    admission = runtime.admission
+    address = admission.addresses.key(client_address(websocket))
+    refusal = admission.admit(address)
+    if refusal is not None:
+        status, why = refusal
+        retry = {"Retry-After": "1"}
+        await websocket.send_denial_response(PlainTextResponse(why, status, headers=retry))
         return
-    player, message = hello
-    conn = Connection(websocket, codec, player, runtime.engine, runtime.settings.send_queue)
+    try:
+        try:
+            await websocket.accept(subprotocol=codec.subprotocol if offered else None)
+            hello = await _hello(websocket, codec, runtime)
+        finally:
+            admission.said_hello(address)
+        if hello is not None:
+            player, message = hello
+            queue = runtime.settings.send_queue_bytes
+            conn = Connection(websocket, codec, player, runtime.engine, queue, address)
+            await _serve(conn, message, runtime)
+    finally:
+        admission.gone(address)
+
+
+async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
+    """Everything a socket does once its player is known, until it goes."""
     writer = asyncio.create_task(conn.run_writer(), name=f"writer {conn.id}")
     runtime.connections.add(conn)
     try:
-        await _welcome(conn, message, runtime)
+        await runtime.admission.hold(conn)
+        await _welcome(conn, hello, runtime)
         await _receive_loop(conn, runtime)
     except EngineUnavailable:
         conn.reply(Error(code=ErrorCode.BUSY, message="the game store is unreachable", retry=True))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(conn.drained(), 1.0)
-        await conn.close(CloseCode.TRY_AGAIN_LATER, "try again later")
+        await conn.close_when_drained(CloseCode.TRY_AGAIN_LATER, "try again later")
+    except ProtocolError as exc:
+        conn.reply(_error(exc.code, exc.message, None, exc.field))
+        await conn.close_when_drained(exc.close or CloseCode.TRY_AGAIN_LATER, exc.message)
     finally:
+        await conn.wait_closed()  # a close begun by the watchdog ends before the socket does
         runtime.connections.discard(conn)
         writer.cancel()
         try:
@@ -63,6 +90,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             log.exception("the writer of %s failed", conn.player.id)
         finally:
             await runtime.dispatcher.drop(conn)
+            await runtime.admission.release(conn)
 
 
 async def _hello(
@@ -85,12 +113,13 @@ async def _hello(
         reason = exc.message
     error = Error(code=ErrorCode.UNAUTHORIZED, message=reason, retry=False)
     frame = codec.encode(serialize(error))
-    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-        if isinstance(frame, bytes):
-            await websocket.send_bytes(frame)
-        else:
-            await websocket.send_text(frame)
-        await websocket.close(code=CloseCode.UNAUTHORIZED, reason="hello required")
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
+        async with asyncio.timeout(runtime.settings.hello_timeout):
+            if isinstance(frame, bytes):
+                await websocket.send_bytes(frame)
+            else:
+                await websocket.send_text(frame)
+            await websocket.close(code=CloseCode.UNAUTHORIZED, reason="hello required")
     return None
 
 
@@ -99,11 +128,13 @@ async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     session = None
     restored = False
     resume = hello.resume
-    if resume is not None:
+    if resume is not None and SESSION_ID.fullmatch(resume.session):
         snapshot = await runtime.engine.load(resume.session)
         if snapshot is None and runtime.records.kept:  # lost from the live store?
-            restored = await runtime.service.restore(resume.session)
+            restored = await runtime.service.restore(resume.session, conn.player.id)
             snapshot = await runtime.engine.load(resume.session) if restored else None
+        elif snapshot is not None:  # restored since the client's seq? (numbering jumped)
+            restored = restored_since(resume.seq, snapshot.seq)
         if snapshot is not None and snapshot.table.seat(conn.player.id) is not None:
             session = resume.session
     conn.reply(
@@ -127,13 +158,16 @@ async def _receive(websocket: WebSocket) -> Frame | None:
 
 
 async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
-    bucket = TokenBucket(runtime.settings.rate_per_second, runtime.settings.rate_burst)
+    settings = runtime.settings
+    bucket = TokenBucket(settings.rate_per_second, settings.rate_burst)
+    patience = TokenBucket(FORGIVEN_PER_SECOND, settings.rate_burst)
     strikes = 0
-    while True:
+    while not conn.closing:
         frame = await _receive(conn.websocket)
         if frame is None:
             return
         data: object = None
+        close: tuple[CloseCode, str] | None = None
         try:
             data = conn.codec.decode(frame)
             if not bucket.take():
@@ -143,14 +177,24 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
         except ProtocolError as exc:
             conn.reply(_error(exc.code, exc.message, data, exc.field))
             strikes = strikes + 1 if exc.code in MALFORMED else 0
+            if exc.close is not None:
+                close = exc.close, exc.message
+            elif exc.code == ErrorCode.RATE_LIMITED and not patience.take():
+                close = CloseCode.ABUSE, "over the rate limit"
         except EngineUnavailable:
             conn.reply(_error(ErrorCode.BUSY, "the game store is unreachable; try again", data))
         except Exception:
             log.exception("command failed for %s", conn.player.id)
             conn.reply(_error(ErrorCode.INTERNAL, "the server failed; try again", data))
         if strikes >= MAX_STRIKES:
-            await conn.close(CloseCode.ABUSE, "too many bad frames")
+            close = CloseCode.ABUSE, "too many bad frames"
+        if conn.overflow is not None:  # its replies are no longer sent: stop taking commands
+            await conn.close_slow(conn.overflow)
             return
+        if close is not None:
+            await conn.close_when_drained(*close)
+            return
+        await asyncio.sleep(0)  # frames that came in one read never starve the writer
 
 
 def _error(code: ErrorCode, message: str, data: object, field: str | None = None) -> Error:

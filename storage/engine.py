@@ -37,6 +37,15 @@ class Deadline:
 
 
 CLAIM_LEASE_MS = 10_000
+RESTORED_SEQ_GAP = 1_000_000
+"""How far a table restored from a stored snapshot jumps ahead of the snapshot's `seq`, so no
+resume mistakes new events for lost ones."""
+
+
+def restored_since(seen: int, current: int) -> bool:
+    """Whether a table now at `current` was restored since a client saw `seen`: no live table
+    logs half a gap of events, while a client may have seen some that the snapshot lacks."""
+    return current - seen >= RESTORED_SEQ_GAP // 2
 
 
 class VersionConflict(Exception):
@@ -53,6 +62,9 @@ class EngineUnavailable(Exception):
 
 Listener = Callable[[Sequence[Logged]], None]
 """Receives committed events of one session, in `seq` order. Must not block."""
+LostListener = Callable[[SessionId], None]
+"""Told of a followed session whose events can no longer be handed out in order. Must not
+block."""
 
 
 class Engine(Protocol):
@@ -98,6 +110,13 @@ class Engine(Protocol):
         ...
 
     async def unsubscribe(self, session: SessionId, listener: Listener) -> None: ...
+
+    def on_lost(self, listener: LostListener) -> None:
+        """Tell `listener` of each followed session whose state vanished from the store, or
+        whose log lost events its listeners were owed (the store lost its data; the table may
+        have been restored meanwhile). Listeners then get nothing more of that session until
+        it is live again: whoever follows it must sync from `load`. One listener per engine."""
+        ...
 
     async def set_presence(
         self, session: SessionId, player: PlayerId, connection: str, ttl: float
@@ -148,6 +167,17 @@ class Engine(Protocol):
         ...
 
     async def release_lease(self, name: str, holder: str) -> None: ...
+
+    async def tally(self, name: str, window: float, add: int = 1) -> int:
+        """Add `add` (0 only reads, and starts nothing) to the counter `name` and return it.
+        A counter lives `window` seconds from its first addition, then starts again from 0
+        (a fixed window), and is shared by every process: per-player and per-address limits
+        count here."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the store answers now (within about a second); never raises."""
+        ...
 
     async def expire(self, session: SessionId, ttl: float) -> None:
         """Forget a finished session `ttl` seconds from now (its code is freed at once)."""

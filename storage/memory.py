@@ -2,7 +2,9 @@
 
 Everything lives in this process's memory, so it is exactly as durable as the process.
 Each method runs without awaiting in the middle, which makes it atomic on the event loop;
-listeners run synchronously inside `commit`, so they see events in commit order.
+listeners run synchronously inside `commit`, so they see events in commit order. What
+expires (finished sessions, tallies) waits in a heap by expiry: a call forgets what fell due
+since the last one, and no call ever looks at every table.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from storage.engine import (
     CodeTaken,
     Deadline,
     Listener,
+    LostListener,
     Snapshot,
     VersionConflict,
 )
 
 DEFAULT_HISTORY = 2000
+CLAIM_LIMIT = 100
+"""Deadlines one `claim_due` hands out (the rest on the next call), as the Redis engine."""
+SESSION = "session"
+TALLY = "tally"
 
 
 class MemoryEngine:
@@ -44,6 +51,9 @@ class MemoryEngine:
         self._slots: dict[str, dict[str, float]] = defaultdict(dict)
         self._leases: dict[str, tuple[str, float]] = {}
         self._expiry: dict[SessionId, float] = {}
+        self._tallies: dict[str, tuple[int, float]] = {}
+        self._expiring: list[tuple[float, str, str]] = []
+        """(when, what, key): sessions and tallies to forget, earliest first."""
 
     # Tables and logs ----------------------------------------------------------------------
 
@@ -113,6 +123,9 @@ class MemoryEngine:
             if not listeners:
                 del self._listeners[session]
 
+    def on_lost(self, listener: LostListener) -> None:
+        """Nothing is ever lost here while the process lives."""
+
     # Presence -----------------------------------------------------------------------------
 
     async def set_presence(
@@ -160,7 +173,7 @@ class MemoryEngine:
             if until <= now:  # its claimer never finished it: due again
                 await self.set_deadline(unfinished)
         claimed: list[Deadline] = []
-        while self._due and self._due[0][0] <= now:
+        while self._due and self._due[0][0] <= now and len(claimed) < CLAIM_LIMIT:
             due, session, kind, key = heapq.heappop(self._due)
             deadline = self._deadlines.get((session, kind, key))
             if deadline is not None and deadline.due == due:
@@ -197,7 +210,11 @@ class MemoryEngine:
         return True
 
     async def release_slot(self, pool: str, holder: str) -> None:
-        self._slots[pool].pop(holder, None)
+        holders = self._slots.get(pool)
+        if holders is not None:
+            holders.pop(holder, None)
+            if not holders:  # pools are many (one per player's sockets): none stays empty
+                del self._slots[pool]
 
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
         now = self._clock()
@@ -212,20 +229,42 @@ class MemoryEngine:
         if current is not None and current[0] == holder:
             del self._leases[name]
 
+    async def tally(self, name: str, window: float, add: int = 1) -> int:
+        self._reap()
+        now = self._clock()
+        count, until = self._tallies.get(name, (0, 0.0))
+        if until <= now and add == 0:
+            return 0  # reading starts no window
+        if until <= now:
+            count, until = 0, now + window
+            heapq.heappush(self._expiring, (until, TALLY, name))
+        self._tallies[name] = (count + add, until)
+        return count + add
+
+    async def ping(self) -> bool:
+        return True
+
     # Lifetime -----------------------------------------------------------------------------
 
     async def expire(self, session: SessionId, ttl: float) -> None:
         snapshot = self._snapshots.get(session)
         if snapshot is not None:
             self._codes.pop(snapshot.table.code, None)
-        self._expiry[session] = self._clock() + ttl
+        until = self._clock() + ttl
+        self._expiry[session] = until
+        heapq.heappush(self._expiring, (until, SESSION, session))
 
     def _reap(self) -> None:
+        """Forget what fell due: each expiry is looked at once, when it is due."""
         now = self._clock()
-        for session in [s for s, until in self._expiry.items() if until <= now]:
-            del self._expiry[session]
-            self._snapshots.pop(session, None)
-            self._logs.pop(session, None)
+        while self._expiring and self._expiring[0][0] <= now:
+            until, what, key = heapq.heappop(self._expiring)
+            if what == SESSION and self._expiry.get(SessionId(key)) == until:
+                del self._expiry[SessionId(key)]
+                self._snapshots.pop(SessionId(key), None)
+                self._logs.pop(SessionId(key), None)
+            elif what == TALLY and self._tallies.get(key, (0, None))[1] == until:
+                del self._tallies[key]
 
     async def close(self) -> None:
         self._listeners.clear()

@@ -16,7 +16,7 @@ SCHEMES = ("postgresql://", "postgres://")
 def check_url(url: str) -> str:
     """`url` if it is a PostgreSQL URL; raises ValueError saying what is expected."""
     if not url.startswith(SCHEMES):
-        raise ValueError(f"database URL {url!r} must start with postgresql://")
+        raise ValueError("the database URL must start with postgresql://")
     return url
 
 

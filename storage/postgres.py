@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -50,15 +50,42 @@ UNREACHABLE = (
 is wrong: the write is tried again."""
 BATCH = 200
 MAX_BACKOFF = 5.0
+PRUNE_BATCH = 1000
+PRUNE_LOCK = 0x6D61_7270  # "marp": one process prunes at a time, the others skip
+PRUNE_EVERY = 3600.0
+"""Seconds between two prunings (a quarter of the retention when that is shorter)."""
+PRUNE_SESSIONS = """
+DELETE FROM sessions WHERE id IN (
+    SELECT s.id FROM sessions s
+    WHERE coalesce(s.closed_at, s.created_at) < $1
+      AND NOT EXISTS (SELECT 1 FROM games g WHERE g.session_id = s.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM session_snapshots n WHERE n.session_id = s.id AND n.taken_at >= $1)
+    LIMIT $2)
+"""
+"""Sessions rows that no game record needs, of tables untouched since the cutoff (their
+snapshots go with them)."""
+PRUNE_SNAPSHOTS = """
+DELETE FROM session_snapshots WHERE taken_at < $1 AND session_id IN (
+    SELECT session_id FROM session_snapshots WHERE taken_at < $1 LIMIT $2)
+"""
+"""Snapshots of tables untouched since the cutoff (a played game's session row stays)."""
 
 
 class PostgresRecords:
     kept = True
 
-    def __init__(self, url: str, snapshot_seconds: float = 10.0, max_pending: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        snapshot_seconds: float = 10.0,
+        max_pending: int = 10_000,
+        retention: float = 72 * 3600.0,
+    ) -> None:
         self._url = url
         self._every = snapshot_seconds
         self._max_pending = max_pending
+        self._retention = retention
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._jobs: deque[Job] = deque()
         self._snapshots: dict[SessionId, Snapshot] = {}
@@ -78,6 +105,7 @@ class PostgresRecords:
         self._tasks = [
             asyncio.create_task(self._write_forever(), name="records writer"),
             asyncio.create_task(self._tick(), name="records snapshots"),
+            asyncio.create_task(self._prune_forever(), name="records pruning"),
         ]
 
     # Writes (queued, never waited for) -----------------------------------------------------
@@ -267,6 +295,38 @@ class PostgresRecords:
         if self._pool is not None:
             await self._pool.close()
 
+    # Retention ------------------------------------------------------------------------------
+
+    async def _prune_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(PRUNE_EVERY, self._retention / 4))
+            try:
+                await self.prune()
+            except UNREACHABLE as exc:
+                log.warning("records: nothing pruned, the database is unreachable (%s)", exc)
+            except Exception:  # pruning waits for its next turn; it never stops for good
+                log.exception("records: pruning failed; trying again later")
+
+    async def prune(self) -> tuple[int, int]:
+        """Forget what outlived the retention: the snapshots of tables untouched for that
+        long (finished ones are never restored; an abandoned one cannot be resumed, its
+        players' tokens have expired), and the sessions rows no game record refers to.
+        Game records stay. Returns (sessions, snapshots) removed. Every process runs it; one
+        at a time prunes (an advisory lock), the others find nothing to do or skip."""
+        assert self._pool is not None
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._retention)
+        async with self._pool.acquire() as db:
+            if not await db.fetchval("SELECT pg_try_advisory_lock($1)", PRUNE_LOCK):
+                return 0, 0
+            try:
+                sessions = await _delete_in_batches(db, PRUNE_SESSIONS, cutoff)
+                snapshots = await _delete_in_batches(db, PRUNE_SNAPSHOTS, cutoff)
+            finally:
+                await db.execute("SELECT pg_advisory_unlock($1)", PRUNE_LOCK)
+        if sessions or snapshots:
+            log.info("records: pruned %d sessions and %d more snapshots", sessions, snapshots)
+        return sessions, snapshots
+
     # Reads ----------------------------------------------------------------------------------
 
     # Reads raise `EngineUnavailable` while the database is away, like the live store: the
@@ -296,6 +356,18 @@ class PostgresRecords:
             yield self._pool
         except UNREACHABLE as exc:
             raise EngineUnavailable(f"the records database is unreachable: {exc}") from exc
+
+
+async def _delete_in_batches(db: Db, statement: str, cutoff: datetime) -> int:
+    """Run `statement` until it deletes less than a batch: short statements, no long lock on
+    a busy table. How many rows it deleted."""
+    total = 0
+    while True:
+        status = await db.execute(statement, cutoff, PRUNE_BATCH)
+        deleted = int(status.rsplit(" ", 1)[-1])
+        total += deleted
+        if deleted < PRUNE_BATCH:
+            return total
 
 
 def _snapshot_job(snapshot: Snapshot) -> Job:

@@ -12,11 +12,13 @@ Keys live under a configurable prefix; a session's keys expire after a day witho
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar, cast
 
+import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -33,6 +35,7 @@ from storage.engine import (
     Deadline,
     EngineUnavailable,
     Listener,
+    LostListener,
     Snapshot,
     VersionConflict,
 )
@@ -47,6 +50,7 @@ IDLE_TTL = 24 * 3600.0
 CLAIM_LIMIT = 100
 POOL_SIZE = 64
 """Redis connections per process, besides its pub/sub connection."""
+PING_SECONDS = 1.0
 TABLE_CACHE = 10_000
 """Tables remembered per process (a table is a few hundred bytes)."""
 
@@ -103,6 +107,7 @@ class RedisEngine:
                 "slot_acquire",
                 "lease_acquire",
                 "lease_release",
+                "tally",
             )
         }
         self._tables: dict[SessionId, Snapshot] = {}
@@ -161,7 +166,10 @@ class RedisEngine:
             snapshot.seq,
             self._idle_ms,
         ]
-        return bool(await self._scripts["restore"](keys, args))
+        if not await self._scripts["restore"](keys, args):
+            return False
+        self._remember(table.session, snapshot)
+        return True
 
     @_guarded
     async def find_code(self, code: str) -> SessionId | None:
@@ -171,9 +179,8 @@ class RedisEngine:
     @_guarded
     async def load(self, session: SessionId) -> Snapshot | None:
         known = self._tables.get(session)
-        reply = await self._scripts["load"](
-            [self._key("s", session)], [known.version if known else 0]
-        )
+        held = [known.version, known.seq] if known else [0, 0]
+        reply = await self._scripts["load"]([self._key("s", session)], held)
         if not reply:
             self._tables.pop(session, None)
             return None
@@ -234,12 +241,15 @@ class RedisEngine:
             for entry_id, fields in entries
         ]
 
-    async def _read_seqs(self, sessions: Sequence[SessionId]) -> list[int]:
+    async def _read_seqs(self, sessions: Sequence[SessionId]) -> list[int | None]:
         async with self._client.pipeline(transaction=False) as pipe:
             for session in sessions:
                 pipe.hget(self._key("s", session), "seq")
             values = await pipe.execute()
-        return [int(v) if v is not None else 0 for v in values]
+        return [int(v) if v is not None else None for v in values]
+
+    def on_lost(self, listener: LostListener) -> None:
+        self._fanout.lost = listener
 
     @_guarded
     async def subscribe(self, session: SessionId, listener: Listener) -> None:
@@ -332,6 +342,18 @@ class RedisEngine:
     @_guarded
     async def release_lease(self, name: str, holder: str) -> None:
         await self._scripts["lease_release"]([self._key("lease", name)], [holder])
+
+    @_guarded
+    async def tally(self, name: str, window: float, add: int = 1) -> int:
+        keys = [self._key("tally", name)]
+        return int(await self._scripts["tally"](keys, [add, max(1, int(window * 1000))]))
+
+    async def ping(self) -> bool:
+        try:
+            async with asyncio.timeout(PING_SECONDS):
+                return bool(await self._client.ping())
+        except (*REDIS_DOWN, redis.exceptions.RedisError):
+            return False
 
     # Lifetime -----------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ A commit rings its session's channel with the new events. This process subscribe
 channels of the sessions its sockets follow and hands each event to the session's listeners,
 in `seq` order, exactly once. The doorbell can be missed (the connection dropped, Redis
 restarted): after every reconnect, and every `sweep` seconds, each followed session's last
-`seq` is compared with what was handed out, and anything missing is read from the log.
+`seq` is compared with what was handed out, and anything missing is read from the log. The
+same sweep notices a session whose state vanished (Redis lost its data) or whose log no longer
+holds what was missed (the table was restored elsewhere), and tells the `lost` listener.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from redis.asyncio.client import PubSub
 
 from protocol import Logged
 from protocol.types import SessionId
-from storage.engine import Listener
+from storage.engine import Listener, LostListener
 from storage.serial import logged_from
 
 log = logging.getLogger("maratang.redis")
 
 ReadLog = Callable[[SessionId, int], Awaitable[list[Logged]]]
 """The logged events after a seq that the log still holds (the oldest may be gone)."""
-ReadSeqs = Callable[[Sequence[SessionId]], Awaitable[list[int]]]
+ReadSeqs = Callable[[Sequence[SessionId]], Awaitable[list[int | None]]]
+"""Each session's last seq; None for a session whose state is gone."""
 CLOSE_SECONDS = 2.0
 REDIS_DOWN = (
     redis.exceptions.ConnectionError,
@@ -62,6 +65,7 @@ class RedisFanout:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.lost: LostListener | None = None
 
     async def subscribe(self, session: SessionId, listener: Listener, current: int) -> None:
         """Hand `listener` the events of `session` after `current`."""
@@ -192,15 +196,30 @@ class RedisFanout:
         if not sessions:
             return
         for session, seq in zip(sessions, await self._read_seqs(sessions), strict=True):
-            if seq > self._handed.get(session, seq):
-                await self._catch_up(session)
+            handed = self._handed.get(session)
+            if handed is None:
+                continue  # unfollowed meanwhile
+            if seq is None:
+                self._lose(session)  # its state is gone: Redis lost its data
+            elif seq > handed:
+                await self._catch_up(session, seq)
 
-    async def _catch_up(self, session: SessionId) -> None:
+    async def _catch_up(self, session: SessionId, current: int | None = None) -> None:
         handed = self._handed.get(session)
         if handed is None:
             return
         events = await self._read_log(session, handed)
+        if not events and current is not None and current > handed:
+            # Events were committed that the log no longer holds (the table was restored from
+            # a snapshot, its numbering moved on): the listeners' sockets must sync.
+            self._handed[session] = current
+            self._lose(session)
+            return
         if events and events[0].seq != handed + 1:
             # The log no longer reaches back: listeners see the jump and sync their sockets.
             self._handed[session] = events[0].seq - 1
         self.hand_out(session, events)
+
+    def _lose(self, session: SessionId) -> None:
+        if self.lost is not None:
+            self.lost(session)

@@ -1,4 +1,5 @@
--- Take (or renew) one of a pool's slots until now + ttl (server clock).
+-- Take (or renew) one of a pool's slots until now + ttl (server clock). The pool itself goes
+-- when its last slot would have (pools are many: one per player's sockets).
 -- KEYS[1] the pool's zset (member = holder, score = expiry ms)
 -- ARGV[1] holder   ARGV[2] limit   ARGV[3] ttl (ms)
 -- Returns 1 when the holder has a slot, 0 when the pool is full.
@@ -9,4 +10,7 @@ if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >
   return 0
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
 return 1

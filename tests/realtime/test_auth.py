@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+
+import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol.types import PlayerId, PlayerView
 from realtime.auth import BadName, BadToken, TokenSigner, new_guest
@@ -53,3 +58,56 @@ def test_guest_names_are_cleaned_and_bounded() -> None:
     for bad in ("", "   ", "\u200b", "x" * 17, None, 5):
         with pytest.raises(BadName):
             new_guest(bad)
+
+
+@given(st.text(max_size=300))
+def test_any_text_as_a_token_is_refused_as_a_bad_token(token: str) -> None:
+    with pytest.raises(BadToken):
+        TokenSigner("secret", ttl=60).verify(token)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        [1, 2, 3],
+        {"sub": 5, "name": "민지", "exp": 2**40},
+        {"sub": "p_minji", "name": ["민지"], "exp": 2**40},
+        {"sub": "p_minji", "name": "민지", "exp": "2099"},
+        {"sub": "p_minji", "name": "민지", "exp": True},
+        {"sub": "p_minji", "name": "", "exp": 2**40},
+        {"sub": "not a player id", "name": "민지", "exp": 2**40},
+        {"name": "민지", "exp": 2**40},
+    ],
+)
+def test_signed_claims_of_the_wrong_shape_are_refused(claims: object) -> None:
+    signer = TokenSigner("secret", ttl=60)
+    payload = base64.urlsafe_b64encode(orjson.dumps(claims)).rstrip(b"=").decode()
+    forged_with_the_secret = f"{payload}.{signer._sign(payload)}"
+    with pytest.raises(BadToken):
+        signer.verify(forged_with_the_secret)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u3164",  # Hangul filler
+        "\u115f\u1160",  # Hangul choseong and jungseong fillers
+        "\uffa0\uffa0",  # halfwidth Hangul filler
+        "\u2800\u2800\u2800",  # braille pattern blank
+        "\ufe0f\ufe0f",  # variation selectors alone
+        "\u0301\u0302\u0303",  # combining marks with nothing to sit on
+        "\u200b\u3164 \u2800",
+    ],
+)
+def test_names_that_draw_nothing_are_refused(name: str) -> None:
+    with pytest.raises(BadName):
+        new_guest(name)
+
+
+def test_names_keep_their_letters_and_lose_invisible_padding_and_mark_towers() -> None:
+    assert new_guest("\u3164민지\u3164").name == "민지"
+    assert new_guest("e\u0301").name == "é"  # composed: one character
+    assert new_guest("Zo\u0308e\u0301").name == "Zöé"
+    tower = new_guest("a" + "\u0300\u0301\u0302\u0303\u0304\u0305" * 5 + "b").name
+    assert tower == "\u00e0\u0301\u0302b"  # composed, then at most two marks on the letter
+    assert new_guest("❤\ufe0f").name == "❤\ufe0f"  # a variation selector on its symbol stays

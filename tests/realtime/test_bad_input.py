@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,6 +16,8 @@ from protocol.codec import MSGPACK_SUBPROTOCOL
 from tests.realtime.conftest import open_table, sit
 from tests.support.client import Client, guest
 from tests.support.server import Server, running_server
+
+MiB = 1024 * 1024
 
 
 async def test_malformed_and_unknown_frames_get_errors_and_the_socket_stays_open(
@@ -206,3 +212,98 @@ async def test_guest_sign_in_refuses_a_body_that_is_not_json(server: Server) -> 
         response = await http.post("/api/auth/guest", content=b"name=minji")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_frame"
+
+
+async def sign_in_raw(server: Server, head: bytes, body: bytes) -> bytes:
+    """What the server answers a sign-in sent as `head` and `body`, up to its hanging up."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"POST /api/auth/guest HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n" + body)
+    try:
+        return await asyncio.wait_for(reader.read(), 5)  # until it hangs up: it must
+    finally:
+        writer.close()
+
+
+async def test_a_huge_sign_in_body_is_refused_without_being_read(server: Server) -> None:
+    async def sixty_four_mib() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b"x" * MiB
+
+    before = server.rss()
+    declared = await sign_in_raw(server, b"Content-Length: %d\r\n" % (300 * MiB), b"{")
+    chunk = b"x" * 8192
+    chunked = await sign_in_raw(
+        server, b"Transfer-Encoding: chunked\r\n", b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    )
+    for answer in (declared, chunked):
+        assert answer.startswith(b"HTTP/1.1 413 ")
+        assert b"connection: close" in answer.lower()  # the rest of the body is not taken
+        assert b'"too_large"' in answer
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        with contextlib.suppress(httpx.TransportError):  # hung up on mid-upload, as it should
+            streamed = await http.post("/api/auth/guest", content=sixty_four_mib())
+            assert streamed.status_code == 413
+    assert server.rss() - before < 16 * MiB
+
+
+async def test_a_sign_in_body_that_does_not_arrive_in_time_is_answered_408() -> None:
+    with running_server(env={"MARATANG_HEADER_TIMEOUT": "1"}) as server:
+        started = time.monotonic()
+        # Half a body, then nothing: a client that stopped sending.
+        answer = await sign_in_raw(server, b"Content-Length: 40\r\n", b'{"name": ')
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"timeout"' in answer
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("token", ["héllo.wörld", "토큰.서명", "\x00\x01", "a" * 5000, "."])
+async def test_any_token_text_gets_an_error_and_4401_without_a_traceback(
+    server: Server, token: str
+) -> None:
+    client = await Client.open(server.ws_url)
+    await client.send({"t": "hello", "token": token})
+    code, _ = await client.closed
+    assert code == 4401
+    assert (client.received[0]["t"], client.received[0]["code"]) == ("error", "unauthorized")
+    assert not server.said("Traceback")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=%C2%B2",  # superscript two: a digit to str.isdigit, not to int()
+        "limit=%D9%A3",
+        "limit=-1",
+        "limit=1e3",
+        "before=" + "9" * 5000,
+        "before=%C2%B9",
+    ],
+)
+async def test_page_bounds_that_are_not_plain_digits_get_400(server: Server, query: str) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        answer = await http.get(f"/api/players/p_abcdefabcdef/games?{query}")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid"
+
+
+async def test_paths_and_methods_the_api_does_not_have_get_its_json_errors(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        missing = await http.get("/api/nothing/here")
+        wrong = await http.delete("/api/catalog")
+        page = await http.get("/no-such-page.html")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert page.status_code == 404
+    assert "json" not in page.headers["content-type"]  # only the API speaks JSON
+
+
+@pytest.mark.parametrize("session", ["nonsense", "s_" + "x" * 5000, "s_ok/../../etc"])
+async def test_a_resume_naming_no_possible_table_gets_a_welcome_without_a_table(
+    server: Server, session: str
+) -> None:
+    token, _ = await guest(server.base_url, "민지")
+    client = await Client.hello(server.ws_url, token, resume=(session, 3))
+    assert client.received[0]["t"] == "welcome"
+    assert client.received[0].get("session") is None

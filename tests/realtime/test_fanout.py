@@ -8,8 +8,8 @@ from tests.support.server import running_server
 
 
 async def test_a_socket_whose_queue_overflows_catches_up_from_the_log() -> None:
-    # A queue of one frame: every burst of events overflows it.
-    env = {"MARATANG_SEND_QUEUE": "1", "MARATANG_COALESCE_MS": "5"}
+    # A queue of 1 KiB (events may fill half of it): every burst of events overflows it.
+    env = {"MARATANG_SEND_QUEUE_BYTES": "1024", "MARATANG_COALESCE_MS": "5"}
     with running_server("--fallback-tps", "2000", env=env) as server:
         table = await open_table(server, ["민지", "Alex", "서준"], rounds=2)
         await table.host.request("game.start")

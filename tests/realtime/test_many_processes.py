@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
@@ -29,8 +30,17 @@ async def prefix() -> AsyncIterator[str]:
     await delete_prefix(value)
 
 
+CLUSTER_SECRET = secrets.token_hex(32)
+"""Every process of a deployment shares one secret: a token signed by one is good on all."""
+
+
 def cluster_env(prefix: str, **extra: str) -> dict[str, str]:
-    return {"MARATANG_REDIS_PREFIX": prefix, "MARATANG_COALESCE_MS": "20", **extra}
+    return {
+        "MARATANG_REDIS_PREFIX": prefix,
+        "MARATANG_COALESCE_MS": "20",
+        "MARATANG_SECRET": CLUSTER_SECRET,
+        **extra,
+    }
 
 
 @pytest.fixture

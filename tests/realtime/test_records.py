@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
-from tests.realtime.conftest import Table, open_table, play_round
-from tests.support.client import Client
+from tests.realtime.conftest import Table, open_table, play_round, sit
+from tests.realtime.test_many_processes import cluster_env
+from tests.support.client import Client, guest
 from tests.support.postgres import count, create_database, database_url, drop_database, migrate
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
@@ -228,17 +230,24 @@ async def prefix() -> AsyncIterator[str]:
     await delete_prefix(value)
 
 
-async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
-    database: str, stack: ExitStack, prefix: str
-) -> None:
-    url = database_url(database)
-    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+async def in_round_two(server: Server, url: str) -> tuple[Table, dict[str, Any]]:
+    """A two-player, two-round table in round 2 (its entrance told), stored at least up to
+    round 2's start; the table and its `round.started`."""
     table = await open_table(server, ["민지", "Alex"], rounds=2)
     await table.host.request("game.start")
     await play_round(table, 1)
     started = await table.host.wait_for(lambda m: m["t"] == "round.started" and m["round"] == 2, 30)
     await table.host.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "r2.entrance")
     await until_snapshot(url, table.session, started["seq"])  # written every 0.2 s
+    return table, started
+
+
+async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    table, _ = await in_round_two(server, url)
 
     assert await delete_prefix(prefix) > 0  # Redis lost everything
     seat = table.seats[0]
@@ -297,3 +306,137 @@ async def test_the_api_says_try_again_while_the_database_is_unreachable(
         assert response.status_code == 503
         assert response.headers["retry-after"] == "5"
         assert response.json()["error"]["message"] == "the records database is unreachable"
+
+
+async def lose_and_resume(
+    server: Server, table: Table, prefix: str, url: str, token: str
+) -> list[dict[str, Any]]:
+    """Redis loses everything; a socket of `token` resumes the table; what it got."""
+    last = table.host.events(table.session)[-1]["seq"]
+    await until_snapshot(url, table.session, last)
+    assert await delete_prefix(prefix) > 0
+    client = await Client.hello(server.ws_url, token, resume=(table.session, last))
+    return client.received
+
+
+async def table_keys(prefix: str, table: Table) -> int:
+    """How many of the table's live keys (its state, log and join code) Redis holds."""
+    client = Redis.from_url(REDIS_URL)
+    try:
+        names = (f"s:{table.session}", f"log:{table.session}", f"code:{table.code}")
+        return int(await client.exists(*(prefix + name for name in names)))
+    finally:
+        await client.aclose()
+
+
+async def test_a_stranger_naming_a_stored_table_does_not_bring_it_back(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    table = await open_table(server, ["민지", "Alex"])
+    stranger, _ = await guest(server.base_url, "낯선이")
+    received = await lose_and_resume(server, table, prefix, url, stranger)
+    assert received[0]["t"] == "welcome"
+    assert received[0].get("session") is None
+    assert not server.said("restored")
+    assert await table_keys(prefix, table) == 0  # nothing was written back: no table, no code
+
+
+async def test_a_finished_table_is_never_brought_back(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    table, _ = await play_game(server, ["민지"], rounds=1)
+    received = await lose_and_resume(server, table, prefix, url, table.seats[0].token)
+    assert received[0].get("session") is None  # seated, but the game is over
+    assert await table_keys(prefix, table) == 0
+
+
+async def test_a_table_lost_while_its_players_are_connected_goes_on_without_a_reload(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    env = cluster_env(prefix, **ENV)
+    one, two = (serve(stack, url, "--engine", REDIS_URL, **env) for _ in range(2))
+    host = await sit(one, "민지")
+    created = await host.client.request("session.create", settings={"rounds": 2})
+    other = await sit(two, "Alex")  # the other player on the other process
+    assert (await other.client.request("session.join", code=created["code"]))["t"] == "ack"
+    for seat in (host, other):
+        await seat.client.wait_for(lambda m: m["t"] == "sync")  # seated before anything else
+    table = Table(created["session"], created["code"], [host, other])
+    await host.client.request("game.start")
+    await play_round(table, 1)
+    started = await host.client.wait_for(lambda m: m["t"] == "round.started" and m["round"] == 2)
+    await until_snapshot(url, table.session, started["seq"])
+
+    assert await delete_prefix(prefix) > 0  # a FLUSHALL, a failover to an empty replica
+    for seat in (host, other):  # nobody sends anything, nobody reconnects: both are resynced
+        sync = await seat.client.wait_for(
+            lambda m: m["t"] == "sync" and m["seq"] > started["seq"], 15
+        )
+        assert sync["state"]["restored"] is True
+        assert (sync["state"]["phase"], sync["state"]["round"]) == ("picking", 2)
+    for seat in (host, other):
+        answer = await seat.client.request("bowl.submit", round=2, ingredients=BOWL, spice=1)
+        assert answer["t"] == "ack", answer
+    over = await host.client.wait_for(lambda m: m["t"] == "game.over", 30)
+    assert {r["name"] for r in over["ranking"]} == {"민지", "Alex"}
+    assert not host.client.closed.done()
+    assert not other.client.closed.done()
+
+
+async def test_a_command_on_a_lost_table_brings_it_back_at_once(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    table, _ = await in_round_two(server, url)
+    assert await delete_prefix(prefix) > 0
+    submitted = await table.host.request("bowl.submit", round=2, ingredients=BOWL, spice=1)
+    assert submitted["t"] == "ack", submitted  # not session_not_found: restored on the spot
+    assert server.said(f"restored {table.session} from its stored snapshot")
+
+
+async def test_a_lost_table_that_cannot_come_back_sends_its_players_to_the_lobby(
+    prefix: str,
+) -> None:
+    env = {**ENV, "MARATANG_REDIS_PREFIX": prefix}
+    with running_server(*FAST, "--engine", REDIS_URL, env=env) as server:  # no records
+        table = await open_table(server, ["민지", "Alex"])
+        assert await delete_prefix(prefix) > 0
+        for seat in table.seats:
+            bye = await seat.client.wait_for(lambda m: m["t"] == "bye", 15)
+            assert bye["reason"] == "table lost"
+            assert (await seat.client.closed)[0] == 1012
+        last = table.host.events(table.session)[-1]["seq"]
+        back = await Client.hello(server.ws_url, table.seats[0].token, resume=(table.session, last))
+        assert back.received[0].get("session") is None  # back to the lobby
+
+
+async def test_what_outlived_the_retention_is_pruned_but_game_records_stay(
+    database: str, stack: ExitStack
+) -> None:
+    url = database_url(database)
+    server = serve(stack, url, MARATANG_RETENTION_HOURS=str(1 / 3600))  # one second
+    table, game = await play_game(server, ["민지", "Alex"], rounds=1)
+    lobby = await open_table(server, ["서준"])  # a lobby given up: no game refers to it
+    await lobby.host.request("session.leave")
+    async with asyncio.timeout(20):
+        while True:
+            if await count(url, SNAPSHOTS) == 0 and await count(url, GIVEN_UP) == 0:
+                break
+            await asyncio.sleep(0.1)  # the pruner runs every quarter of the retention
+    played = "SELECT count(*)::int FROM sessions WHERE id = $1"
+    assert await count(url, played, table.session) == 1  # its game record refers to it
+    assert_complete(await recorded(server, game), table, rounds=1)
+    assert server.said("records: pruned")
+
+
+SNAPSHOTS = "SELECT count(*)::int FROM session_snapshots"
+GIVEN_UP = (
+    "SELECT count(*)::int FROM sessions s"
+    " WHERE NOT EXISTS (SELECT 1 FROM games g WHERE g.session_id = s.id)"
+)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from realtime.cli import narrator_line, parser
-from realtime.settings import DEV_SECRET, Settings, from_environment, with_overrides
+from realtime.cli import describe, narrator_line, parser
+from realtime.settings import Settings, from_environment, with_overrides
 from tests.support.server import ROOT, Server
 
 
@@ -20,7 +20,7 @@ def test_defaults_are_the_documented_ones() -> None:
     settings = from_environment({})
     assert settings == Settings()
     assert (settings.hello_timeout, settings.grace_seconds, settings.fallback_tps) == (10, 60, 30)
-    assert settings.secret == DEV_SECRET
+    assert settings.secret == ""  # development: `serve` makes a random one per run
 
 
 def test_the_environment_sets_and_flags_override() -> None:
@@ -50,14 +50,17 @@ def test_every_setting_is_documented_in_the_operations_runbook() -> None:
     assert missing == []
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`maratang ARGS` run to its end, its `MARATANG_*` settings only those of `env`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MARATANG_")}
     return subprocess.run(
         [sys.executable, "-m", "realtime.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
+        env={**environment, **env},
     )
 
 
@@ -100,7 +103,7 @@ async def test_the_catalog_health_and_page_are_served(server: Server) -> None:
     assert [s["level"] for s in catalog["spices"]] == [0, 1, 2, 3, 4]
     assert catalog["spices"][4]["name"] == "불지옥"
     assert catalog["limits"]["bowl"] == [3, 6]
-    assert health == {"status": "ok", "engine": "memory"}
+    assert health == {"status": "ok", "engine": "memory", "engine_state": "up"}
     assert page.status_code == 200
     assert "text/html" in page.headers["content-type"]
 
@@ -112,20 +115,42 @@ async def test_permessage_deflate_is_not_negotiated(server: Server) -> None:
         assert "Sec-WebSocket-Protocol" not in socket.response.headers  # no offer: JSON
 
 
-@pytest.mark.parametrize("secret", [None, "", "short", DEV_SECRET])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        None,
+        "",
+        "short",
+        "maratang-dev-secret-change-me",  # the fixed development secret of earlier versions
+        "a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5",  # 31 characters
+        " " * 40,
+    ],
+)
 def test_production_refuses_a_missing_or_default_secret(secret: str | None) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARATANG_")}
-    env["MARATANG_ENV"] = "production"
-    if secret is not None:
-        env["MARATANG_SECRET"] = secret
-    result = subprocess.run(
-        [sys.executable, "-m", "realtime.cli", "serve", "--port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        env=env,
-    )
+    given = {} if secret is None else {"MARATANG_SECRET": secret}
+    result = run_cli("serve", "--port", "0", MARATANG_ENV="production", **given)
     assert result.returncode == 2
-    assert "MARATANG_SECRET is missing or the development default" in result.stderr
+    assert "MARATANG_SECRET is missing or too short" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"MARATANG_PLAYER_SOCKETS": "0"}, "MARATANG_PLAYER_SOCKETS must be above 0"),
+        ({"MARATANG_HEADER_TIMEOUT": "-1"}, "MARATANG_HEADER_TIMEOUT must be above 0"),
+        ({"MARATANG_SEND_QUEUE_BYTES": "100"}, "MARATANG_SEND_QUEUE_BYTES must be at least"),
+        ({"MARATANG_LIMIT_EXEMPT": "10.0.0.0/8, cafe"}, "'cafe' is no address or network"),
+    ],
+)
+def test_limits_that_cannot_work_are_refused_with_a_message(env: dict[str, str], said: str) -> None:
+    result = run_cli("serve", "--port", "0", **env)
+    assert result.returncode == 2
+    assert said in result.stderr
+
+
+def test_serve_warns_of_a_retention_shorter_than_the_token_lifetime() -> None:
+    url = "postgresql://maratang@db/maratang"
+    short = describe(Settings(database_url=url, retention_hours=1, token_ttl=86_400))
+    long = describe(Settings(database_url=url))
+    assert any(line.startswith("retention: ") for line in short)
+    assert not any(line.startswith("retention: ") for line in long)

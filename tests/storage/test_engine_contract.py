@@ -298,3 +298,18 @@ async def test_a_restore_never_overwrites_a_live_session(engine: Engine) -> None
     snapshot = await engine.load(table.session)
     assert snapshot is not None
     assert (snapshot.version, snapshot.table.round) == (2, 1)
+
+
+async def test_a_tally_counts_within_its_window_then_starts_again(engine: Engine) -> None:
+    name = "tally-" + secrets.token_hex(3)
+    assert await engine.tally(name, window=0.2, add=0) == 0  # a read starts no window
+    assert [await engine.tally(name, window=0.2) for _ in range(3)] == [1, 2, 3]
+    assert await engine.tally(name, window=0.2, add=0) == 3  # reading adds nothing
+    assert await engine.tally(name + "-other", window=0.2) == 1
+    await asyncio.sleep(0.3)  # let the window run out
+    assert await engine.tally(name, window=0.2, add=0) == 0
+    assert await engine.tally(name, window=0.2) == 1
+
+
+async def test_a_live_store_answers_a_ping(engine: Engine) -> None:
+    assert await engine.ping() is True

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import asyncpg
 import pytest
 
 from game.state import Seat, Table
@@ -86,3 +87,50 @@ async def test_beyond_the_queue_bound_records_are_dropped_loudly(
     assert "records queue full" in caplog.text
     assert "could not be stored before stopping" in caplog.text
     assert "maratang_records_dropped_total 1" in records.metrics.render()
+
+
+async def test_pruning_forgets_old_snapshots_and_unneeded_sessions_but_keeps_games(
+    url: str,
+) -> None:
+    db = await asyncpg.connect(url)
+    try:
+        await db.execute(
+            "INSERT INTO sessions (id, code, lang, rounds, created_at, closed_at) VALUES"
+            " ('s_played', 'AAAAAA', 'ko', 1, now() - interval '5 days', NULL),"
+            " ('s_given_up', 'BBBBBB', 'ko', 1, now() - interval '5 days',"
+            "  now() - interval '4 days'),"
+            " ('s_live', 'CCCCCC', 'ko', 1, now() - interval '5 days', NULL),"
+            " ('s_never_saved', 'DDDDDD', 'ko', 1, now() - interval '5 days', NULL)"
+        )
+        await db.execute(
+            "INSERT INTO session_snapshots (session_id, version, seq, phase, state, taken_at)"
+            " VALUES ('s_played', 9, 40, 'over', '', now() - interval '4 days'),"
+            " ('s_given_up', 2, 3, 'closed', '', now() - interval '4 days'),"
+            " ('s_live', 7, 30, 'picking', '', now() - interval '1 minute')"
+        )
+        await db.execute(
+            "INSERT INTO games (id, session_id, lang, rounds, finished_at, ranking)"
+            " VALUES ('g_played', 's_played', 'ko', 1, now() - interval '4 days', '[]')"
+        )
+    finally:
+        await db.close()
+    records = PostgresRecords(url, retention=3 * 24 * 3600)
+    await records.start()
+    try:
+        assert await records.prune() == (2, 1)
+        assert await records.prune() == (0, 0)  # nothing more: safe to run again, anywhere
+    finally:
+        await records.close()
+    sessions = await rows(url, "SELECT id FROM sessions ORDER BY id")
+    snapshots = await rows(url, "SELECT session_id FROM session_snapshots")
+    assert sessions == ["s_live", "s_played"]  # the played game's row stays for its record
+    assert snapshots == ["s_live"]
+    assert await count(url, "SELECT count(*)::int FROM games") == 1
+
+
+async def rows(url: str, query: str) -> list[str]:
+    db = await asyncpg.connect(url)
+    try:
+        return [row[0] for row in await db.fetch(query)]
+    finally:
+        await db.close()

@@ -36,14 +36,16 @@ async def delete_prefix(prefix: str, url: str = REDIS_URL) -> int:
 class PrivateRedis:
     """A Redis server of the test's own, with AOF persistence, that the test may kill."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str | None = None) -> None:
         self.directory = directory
         self.port = free_port()
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        user = f"default:{self.password}@" if self.password else ""
+        return f"redis://{user}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         command = [
@@ -64,9 +66,10 @@ class PrivateRedis:
             "no",
             "--logfile",
             str(self.directory / "redis.log"),
+            *(("--requirepass", self.password) if self.password else ()),
         ]
         self.process = subprocess.Popen(command)
-        client = SyncRedis(port=self.port, socket_connect_timeout=0.5)
+        client = SyncRedis(port=self.port, password=self.password, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
         try:
             while True:

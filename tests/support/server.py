@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
+CHECKOUT_PROGRAM = (sys.executable, "-m", "realtime.cli")
+"""`maratang` as run from this checkout, by the interpreter running the tests."""
 
 
 HEALTH = {"serve": "/healthz", "llm-sim": "/health"}
@@ -40,6 +42,16 @@ class Server:
     @property
     def ws_url(self) -> str:
         return f"ws://{self.host}:{self.port}/ws"
+
+    def rss(self) -> int:
+        """The server process's resident memory, in bytes (one worker: the process itself)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(kib) * 1024
+
+    def said(self, text: str) -> bool:
+        """Whether the server's output so far contains `text`."""
+        return text in "".join(self.output)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -75,13 +87,16 @@ def running_server(
     env: Mapping[str, str] | None = None,
     timeout: float = 20,
     command: str = "serve",
+    program: Sequence[str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[Server]:
     """A `maratang serve` process (or another `command`), stopped (SIGTERM, then SIGKILL)
-    when the block ends."""
+    when the block ends. `program` runs `maratang` (default: the checkout's, by this
+    interpreter), in `cwd` (default: the checkout)."""
     environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "realtime.cli", command, "--port", "0", *flags],
-        cwd=ROOT,
+        [*(CHECKOUT_PROGRAM if program is None else program), command, "--port", "0", *flags],
+        cwd=ROOT if cwd is None else cwd,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

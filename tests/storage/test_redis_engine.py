@@ -1,0 +1,152 @@
+"""What only the Redis engine must show: its keys for limits go away on their own, a store out
+of reach answers a ping with False, and a followed table whose live state was lost (Redis lost
+its data) or replaced (restored from a snapshot elsewhere) is reported."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
+
+import pytest
+from redis.asyncio import Redis
+
+from game.state import Table
+from protocol.events import Logged
+from protocol.types import SessionId
+from storage.engine import Snapshot
+from storage.redis import RedisEngine
+from storage.serial import table_bytes
+from tests.storage.test_engine_contract import delta
+from tests.support.redis import REDIS_URL, delete_prefix, free_port, throwaway_prefix
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    name = throwaway_prefix()
+    yield name
+    await delete_prefix(name)
+
+
+@pytest.fixture
+async def engine(prefix: str) -> AsyncIterator[RedisEngine]:
+    made = RedisEngine.from_url(REDIS_URL, prefix=prefix, sweep=0.1)
+    yield made
+    await made.close()
+
+
+async def ttl_ms(key: str) -> int:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        return int(await client.pttl(key))
+    finally:
+        await client.aclose()
+
+
+async def test_limit_keys_expire_on_their_own(engine: RedisEngine, prefix: str) -> None:
+    assert await engine.acquire_slot("sockets:p_someone", "c1", 8, ttl=30)
+    assert await engine.tally("joinfail:a:10.0.0.1", window=60) == 1
+    assert 0 < await ttl_ms(prefix + "slots:sockets:p_someone") <= 30_000
+    assert 0 < await ttl_ms(prefix + "tally:joinfail:a:10.0.0.1") <= 60_000
+
+
+async def test_a_ping_to_a_store_out_of_reach_says_no_within_seconds() -> None:
+    unreachable = RedisEngine.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        started = time.monotonic()
+        assert await unreachable.ping() is False
+        assert time.monotonic() - started < 3
+    finally:
+        await unreachable.close()
+
+
+class Watch:
+    def __init__(self) -> None:
+        self.lost: list[SessionId] = []
+        self.events: list[Logged] = []
+        self.changed = asyncio.Event()
+
+    def on_lost(self, session: SessionId) -> None:
+        self.lost.append(session)
+        self.changed.set()
+
+    def on_events(self, events: Sequence[Logged]) -> None:
+        self.events.extend(events)
+
+    async def until_lost(self, count: int) -> None:
+        async with asyncio.timeout(5):
+            while len(self.lost) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+
+async def followed(engine: RedisEngine) -> tuple[Watch, Table]:
+    """A table this engine follows, with one event committed, and what it is told of it."""
+    watch = Watch()
+    engine.on_lost(watch.on_lost)
+    table = Table(SessionId("s_" + secrets.token_hex(6)), "LOSTAB", seed=1)
+    await engine.create(table)
+    await engine.subscribe(table.session, watch.on_events)
+    await engine.commit(table.session, 1, replace(table, round=1), [delta("a")])
+    return watch, table
+
+
+async def test_a_followed_table_lost_from_the_store_is_reported(
+    engine: RedisEngine, prefix: str
+) -> None:
+    watch, table = await followed(engine)
+
+    assert await delete_prefix(prefix) > 0  # Redis lost its data
+    await watch.until_lost(1)
+    assert watch.lost[0] == table.session
+
+
+async def test_a_followed_table_replaced_by_a_restore_elsewhere_is_reported(
+    engine: RedisEngine, prefix: str
+) -> None:
+    watch, table = await followed(engine)
+
+    # Lost and restored elsewhere in one step (the sweep never sees it gone): the numbering is
+    # far ahead and the log holds nothing of what was missed.
+    client = Redis.from_url(REDIS_URL)
+    try:
+        async with client.pipeline(transaction=True) as replace_it:
+            replace_it.delete(prefix + f"s:{table.session}", prefix + f"log:{table.session}")
+            replace_it.hset(
+                prefix + f"s:{table.session}",
+                mapping={"v": 2, "seq": 1_000_001, "t": table_bytes(replace(table, round=1))},
+            )
+            await replace_it.execute()
+    finally:
+        await client.aclose()
+    await watch.until_lost(1)
+    assert set(watch.lost) == {table.session}
+    count = len(watch.lost)
+    await engine.commit(table.session, 2, replace(table, round=2), [delta("b")])
+    await asyncio.sleep(0.3)  # several sweeps: a live table is not reported again
+    assert len(watch.lost) == count
+    assert [e.seq for e in watch.events] == [1, 1_000_002]
+
+
+async def test_a_table_restored_at_an_old_version_is_never_mistaken_for_a_cached_one(
+    engine: RedisEngine, prefix: str
+) -> None:
+    table = Table(SessionId("s_" + secrets.token_hex(6)), "CACHED", seed=1)
+    await engine.create(table)
+    await engine.commit(table.session, 1, replace(table, round=7), [delta("lost")])
+    cached = await engine.load(table.session)
+    assert cached is not None
+    assert (cached.version, cached.table.round) == (2, 7)  # this process now caches round 7
+
+    assert await delete_prefix(prefix) > 0  # lost; another process restores an older snapshot
+    other = RedisEngine.from_url(REDIS_URL, prefix=prefix)
+    try:
+        assert await other.restore(Snapshot(table, version=1, seq=1_000_000))
+        await other.commit(table.session, 1, replace(table, round=2), [delta("new")])
+    finally:
+        await other.close()
+    seen = await engine.load(table.session)  # version 2 again, but not the cached version 2
+    assert seen is not None
+    assert (seen.version, seen.seq, seen.table.round) == (2, 1_000_001, 2)
