@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import secrets
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -33,6 +31,7 @@ from realtime.settings import (
     environment,
     from_environment,
     with_overrides,
+    with_secret,
 )
 from realtime.sim_cli import add_sim_parser, run_sim
 from storage.migrate import check_url, upgrade_head
@@ -158,19 +157,12 @@ def check(settings: Settings) -> None:
 
 def redacted(url: str) -> str:
     """A URL without its password (in the user part or in the query), for logs."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", ":***@")
-    query = "&".join(
-        f"{name}=***" if name.lower() == "password" else f"{name}{sep}{value}"
-        for name, sep, value in (item.partition("=") for item in parts.query.split("&") if item)
-    )
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    return scrubbed(url, url)
 
 
 def scrubbed(text: str, url: str) -> str:
-    """`text` (an error about `url`) with the URL's password taken out wherever it appears."""
+    """`text` (an error about `url`, or the URL itself) with the URL's passwords taken out
+    wherever they appear."""
     parts = urlsplit(url)
     hidden = [parts.password] + [
         value
@@ -328,12 +320,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     serve(settings)
     return 0
-
-
-def with_secret(settings: Settings) -> Settings:
-    """The settings with a secret: a random one for this run when none is set (development
-    only; `check` refuses production without one). Every worker reads it back."""
-    return settings if settings.secret else replace(settings, secret=secrets.token_urlsafe(32))
 
 
 if __name__ == "__main__":

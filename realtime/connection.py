@@ -179,7 +179,6 @@ class Connection:
             return None
         if self.overflow is not None or self._sending_since is None:
             return self.overflow
-            return None
         unsent = self._wire.unsent()
         if unsent < self._unsent_seen:  # the peer took bytes since the last look
             self._sending_since = now

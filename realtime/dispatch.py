@@ -37,7 +37,6 @@ class Dispatcher:
         self._hub = hub
         self._engine = engine
         self._settings = settings
-        self._presence_ttl = settings.presence_ttl
 
     async def handle(self, conn: Connection, message: ClientMessage) -> None:
         """Carry out one command; its `ack` (or `pong`) is queued on `conn`.
@@ -125,7 +124,9 @@ class Dispatcher:
     ) -> None:
         """Follow `session` on this socket (a sync first, or the events after `after`)."""
         await self._hub.follow(conn, session, after, restored)
-        await self._engine.set_presence(session, conn.player.id, conn.id, self._presence_ttl)
+        await self._engine.set_presence(
+            session, conn.player.id, conn.id, self._settings.presence_ttl
+        )
 
     async def resume(
         self, conn: Connection, session: SessionId, seq: int, restored: bool = False

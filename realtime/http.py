@@ -20,8 +20,8 @@ from realtime.runtime import Runtime
 MAX_BODY = 4096
 
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 408: "timeout", 413: "too_large"}
-"""The `error.code` of an HTTP status the API answers on its own."""
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+"""The `error.code` of the refusals Starlette makes on its own."""
 
 
 def error_response(

@@ -24,7 +24,7 @@ from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
 from realtime.narrators import NarratorSetup
 from realtime.service import SessionService
-from realtime.settings import Settings
+from realtime.settings import Settings, with_secret
 from storage.engine import Engine, EngineUnavailable
 from storage.memory import MemoryEngine
 from storage.postgres import PostgresRecords
@@ -104,7 +104,7 @@ class Runtime:
         return cls(
             settings=settings,
             engine=engine,
-            signer=TokenSigner(settings.secret or secrets.token_urlsafe(32), settings.token_ttl),
+            signer=TokenSigner(with_secret(settings).secret, settings.token_ttl),
             hub=hub,
             service=service,
             dispatcher=Dispatcher(service, hub, engine, settings),

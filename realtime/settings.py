@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -144,6 +145,12 @@ class Settings:
     @property
     def strong_secret(self) -> bool:
         return len("".join(self.secret.split())) >= SECRET_LENGTH
+
+
+def with_secret(settings: Settings) -> Settings:
+    """The settings with a secret: a random one for this run when none is set (development
+    only: production refuses to start without one). `serve` hands it to every worker."""
+    return settings if settings.secret else replace(settings, secret=secrets.token_urlsafe(32))
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> Settings:

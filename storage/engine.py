@@ -114,8 +114,9 @@ class Engine(Protocol):
     def on_lost(self, listener: LostListener) -> None:
         """Tell `listener` of each followed session whose state vanished from the store, or
         whose log lost events its listeners were owed (the store lost its data; the table may
-        have been restored meanwhile). Listeners then get nothing more of that session until
-        it is live again: whoever follows it must sync from `load`. One listener per engine."""
+        have been restored meanwhile, numbered on from `RESTORED_SEQ_GAP` ahead). Whoever
+        follows it must catch up again, by `load` where the log falls short. Told again at
+        every check while it stays so. One listener per engine."""
         ...
 
     async def set_presence(

@@ -47,6 +47,13 @@ def serve(stack: ExitStack, url: str, *flags: str, **env: str) -> Server:
     )
 
 
+def on_redis(stack: ExitStack, database: str, prefix: str) -> tuple[Server, str]:
+    """A server keeping its live tables in Redis under `prefix` and its records in
+    `database`; the server and the database's URL."""
+    url = database_url(database)
+    return serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix), url
+
+
 async def play_game(server: Server, names: list[str], rounds: int = 2) -> tuple[Table, str]:
     table = await open_table(server, names, rounds=rounds)
     assert (await table.host.request("game.start"))["t"] == "ack"
@@ -245,8 +252,7 @@ async def in_round_two(server: Server, url: str) -> tuple[Table, dict[str, Any]]
 async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
     database: str, prefix: str, stack: ExitStack
 ) -> None:
-    url = database_url(database)
-    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    server, url = on_redis(stack, database, prefix)
     table, _ = await in_round_two(server, url)
 
     assert await delete_prefix(prefix) > 0  # Redis lost everything
@@ -332,8 +338,7 @@ async def table_keys(prefix: str, table: Table) -> int:
 async def test_a_stranger_naming_a_stored_table_does_not_bring_it_back(
     database: str, prefix: str, stack: ExitStack
 ) -> None:
-    url = database_url(database)
-    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    server, url = on_redis(stack, database, prefix)
     table = await open_table(server, ["민지", "Alex"])
     stranger, _ = await guest(server.base_url, "낯선이")
     received = await lose_and_resume(server, table, prefix, url, stranger)
@@ -346,8 +351,7 @@ async def test_a_stranger_naming_a_stored_table_does_not_bring_it_back(
 async def test_a_finished_table_is_never_brought_back(
     database: str, prefix: str, stack: ExitStack
 ) -> None:
-    url = database_url(database)
-    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    server, url = on_redis(stack, database, prefix)
     table, _ = await play_game(server, ["민지"], rounds=1)
     received = await lose_and_resume(server, table, prefix, url, table.seats[0].token)
     assert received[0].get("session") is None  # seated, but the game is over
@@ -391,8 +395,7 @@ async def test_a_table_lost_while_its_players_are_connected_goes_on_without_a_re
 async def test_a_command_on_a_lost_table_brings_it_back_at_once(
     database: str, prefix: str, stack: ExitStack
 ) -> None:
-    url = database_url(database)
-    server = serve(stack, url, "--engine", REDIS_URL, MARATANG_REDIS_PREFIX=prefix)
+    server, url = on_redis(stack, database, prefix)
     table, _ = await in_round_two(server, url)
     assert await delete_prefix(prefix) > 0
     submitted = await table.host.request("bowl.submit", round=2, ingredients=BOWL, spice=1)
