@@ -1,12 +1,16 @@
-"""The baseline of the fan-out benchmark: a minimal Starlette broadcast loop.
+"""The baseline of the fan-out benchmarks: a minimal Starlette broadcast loop.
 
-Rooms are a dict of sets of sockets; a publisher per room encodes each event once and calls
+Rooms are a dict of sets of sockets; a publisher per room encodes each frame once and calls
 `send_bytes` for every socket in turn. No protocol, no rules, no engine: the least a
-Starlette hub can do per delivered event. Run by `bench/fanout.py`, never in production.
+Starlette hub can do per delivered frame. Run by `bench/fanout.py` and
+`bench/token_fanout.py`, never in production.
 
-Frames (MessagePack): the client sends `{t: "join", room}` then `{t: "ping", ts}` at will;
-the server sends `{t: "narration.delta", session, seq, nid, text}` at BENCH_RATE events/s
-per room and answers pings with `{t: "pong", ts}`.
+Frames (MessagePack): the client sends `{t: "join", room, rid?}` (answered `{t: "ack", rid}`),
+`{t: "start"}` to start its room's publisher, and `{t: "ping", ts}` at will (answered
+`{t: "pong", ts}`). Each publisher sends `{t: "narration.delta", session, seq, nid, text, ts}`
+at BENCH_RATE frames/s on a fixed schedule (frame n is due n / BENCH_RATE s after the
+start, and `ts` is that due time, epoch seconds), one short token of text per frame; every
+BENCH_NARRATION frames (0: never) `nid` changes, as a narration would.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 
 import msgpack
@@ -22,6 +27,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 RATE = float(os.environ.get("BENCH_RATE", "25"))
+NARRATION = int(os.environ.get("BENCH_NARRATION", "0"))
 rooms: dict[str, set[WebSocket]] = {}
 publishers: dict[str, asyncio.Task[None]] = {}
 
@@ -30,18 +36,21 @@ async def publish(room: str) -> None:
     seq = 0
     interval = 1 / RATE
     loop = asyncio.get_running_loop()
-    next_at = loop.time()
+    began = loop.time()
+    wall = time.time() - began
     while True:
-        next_at += interval
-        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        due = began + seq * interval
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        nid = f"n{seq // NARRATION}" if NARRATION else "r1.entrance"
         seq += 1
         frame = msgpack.packb(
             {
                 "t": "narration.delta",
                 "session": room,
                 "seq": seq,
-                "nid": "r1.entrance",
-                "text": "마라탕이",
+                "nid": nid,
+                "text": "마라",
+                "ts": wall + due,
             }
         )
         for socket in tuple(rooms.get(room, ())):
@@ -58,6 +67,8 @@ async def endpoint(websocket: WebSocket) -> None:
             if message["t"] == "join":
                 room = message["room"]
                 rooms.setdefault(room, set()).add(websocket)
+                await websocket.send_bytes(msgpack.packb({"t": "ack", "rid": message.get("rid")}))
+            elif message["t"] == "start" and room is not None:
                 if RATE > 0 and room not in publishers:
                     publishers[room] = asyncio.create_task(publish(room))
             elif message["t"] == "ping":

@@ -32,7 +32,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,9 +46,18 @@ import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from bench.procs import (
+    LOOPBACK_EXEMPT,
+    cpu_seconds,
+    free_port,
+    pinned,
+    remove_keys,
+    rss_kib,
+    wait_for_port,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 BOWL = ["bok_choy", "enoki", "beef", "fish_balls"]
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # The load generator (runs in its own process) ------------------------------------------------
@@ -137,6 +145,7 @@ async def baseline_room(base: str, players: int, tally: Tally) -> list[Socket]:
     seats = [await open_socket(base.replace("http", "ws") + "/ws", tally) for _ in range(players)]
     for sock in seats:
         await sock.send({"t": "join", "room": room})
+    await seats[0].send({"t": "start"})
     seats[0].host = True
     return seats
 
@@ -219,29 +228,6 @@ async def generate(args: argparse.Namespace) -> None:
 # The orchestrator ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def pinned(cpu: int) -> Any:
-    return lambda: os.sched_setaffinity(0, {cpu % os.cpu_count()})  # type: ignore[operator]
-
-
 @dataclass
 class Server:
     kind: str
@@ -257,6 +243,7 @@ def start_server(kind: str, args: argparse.Namespace, rate: float) -> Server:
         "MARATANG_LOG_LEVEL": "warning",
         "MARATANG_RATE_PER_SECOND": "1000",
         "MARATANG_RATE_BURST": "1000",
+        "MARATANG_LIMIT_EXEMPT": LOOPBACK_EXEMPT,
         "BENCH_RATE": str(rate),
     }
     prefix = None
@@ -291,15 +278,7 @@ def start_server(kind: str, args: argparse.Namespace, rate: float) -> Server:
             env["MARATANG_REDIS_PREFIX"] = prefix
             command += ["--engine", args.redis]
     process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=pinned(0))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{kind} server did not start") from None
-            time.sleep(0.05)
+    wait_for_port(process, port, f"{kind} server", 20)
     return Server(kind, process, f"http://127.0.0.1:{port}", prefix)
 
 
@@ -361,29 +340,14 @@ def stop_server(server: Server, args: argparse.Namespace) -> None:
         server.process.kill()
         server.process.wait()
     if server.prefix is not None:
-        subprocess.run(
-            ["redis-cli", "-u", args.redis, "--scan", "--pattern", server.prefix + "*"],
-            check=False,
-            capture_output=True,
-        )
-        keys = subprocess.run(
-            ["redis-cli", "-u", args.redis, "--scan", "--pattern", server.prefix + "*"],
-            check=False,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        for i in range(0, len(keys), 500):
-            subprocess.run(
-                ["redis-cli", "-u", args.redis, "del", *keys[i : i + 500]],
-                check=False,
-                capture_output=True,
-            )
+        remove_keys(args.redis, server.prefix)
 
 
 def generator(server: Server, args: argparse.Namespace, tables: int, idle: bool) -> Any:
     command = [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "bench.fanout",
         "--generate",
         "--kind",
         server.kind,

@@ -71,15 +71,6 @@ class CloseRound:
 
 
 @dataclass(frozen=True, slots=True)
-class NarrateDelta:
-    nid: NarrationId
-    text: str
-    source: NarrationSource = "fallback"
-    """Who wrote this piece; the table remembers, so a narration taken over by another
-    process can still say who told it."""
-
-
-@dataclass(frozen=True, slots=True)
 class NarrateEnd:
     nid: NarrationId
     text: str
@@ -97,6 +88,5 @@ Command = (
     | Start
     | Submit
     | CloseRound
-    | NarrateDelta
     | NarrateEnd
 )

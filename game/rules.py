@@ -17,7 +17,7 @@ from game import commands as c
 from game.catalog import CUSTOMERS, CUSTOMERS_BY_ID, INGREDIENTS_BY_ID, CustomerId, IngredientId
 from game.phases import check_transition
 from game.scoring import Plate, score
-from game.state import Narration, Seat, Submission, Table
+from game.state import NarrationState, Seat, Submission, Table
 from game.view import customer_view
 from protocol.errors import ErrorCode, ProtocolError, invalid
 from protocol.events import (
@@ -26,7 +26,6 @@ from protocol.events import (
     GameOver,
     GameStarted,
     HostChanged,
-    NarrationDelta,
     NarrationEnd,
     NarrationStart,
     PlayerAway,
@@ -298,25 +297,15 @@ def _narrate(table: Table, kind: NarrationKind) -> Outcome:
     if table.narration is not None and table.narration.streaming:
         return replace(table, pending=kind), UNCHANGED
     nid = narration_id(kind, table.round)
-    table = replace(table, narration=Narration(nid, kind, table.round), pending=None)
+    table = replace(table, narration=NarrationState(nid, kind, table.round), pending=None)
     return table, (NarrationStart(nid=nid, kind=kind, round=table.round),)
 
 
-def _streaming(table: Table, nid: NarrationId) -> Narration:
+def _streaming(table: Table, nid: NarrationId) -> NarrationState:
     narration = table.narration
     if narration is None or narration.nid != nid or not narration.streaming:
         raise ProtocolError(ErrorCode.WRONG_PHASE, f"narration {nid} is not streaming")
     return narration
-
-
-def _narrate_delta(table: Table, cmd: c.NarrateDelta) -> Outcome:
-    narration = _streaming(table, cmd.nid)
-    told_by = (
-        narration.told_by if cmd.source in narration.told_by else (*narration.told_by, cmd.source)
-    )
-    narration = replace(narration, text=narration.text + cmd.text, told_by=told_by)
-    table = replace(table, narration=narration)
-    return table, (NarrationDelta(nid=cmd.nid, text=cmd.text),)
 
 
 def _narrate_end(table: Table, cmd: c.NarrateEnd) -> Outcome:
@@ -345,6 +334,5 @@ _HANDLERS: dict[type, Callable[[Table, Any], Outcome]] = {
     c.Start: _start,
     c.Submit: _submit,
     c.CloseRound: _close,
-    c.NarrateDelta: _narrate_delta,
     c.NarrateEnd: _narrate_end,
 }

@@ -54,19 +54,36 @@ class Submission:
 
 
 @dataclass(frozen=True, slots=True)
-class Narration:
+class NarrationState:
+    """The table's narration: which one, and once it ended, its text and who told it."""
+
     nid: NarrationId
     kind: NarrationKind
     round: int
     text: str = ""
+    """The whole text once it ended; while it streams, the text is in the engine's narration
+    lane (`Told`), and this stays empty."""
     source: NarrationSource | None = None
     """None while streaming."""
     told_by: tuple[NarrationSource, ...] = ()
-    """Who wrote the text so far (each source once)."""
+    """Who wrote `text` (each source once). Set only in a stored snapshot's table, which
+    keeps the lane's text of a streaming narration (`storage.engine.folded`)."""
 
     @property
     def streaming(self) -> bool:
         return self.source is None
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What a streaming narration has told so far. It lives beside the table, in the engine's
+    narration lane, never in the table: a piece of text is not a change of the table's state.
+    The table takes the whole text when the narration ends."""
+
+    nid: NarrationId
+    text: str = ""
+    by: tuple[NarrationSource, ...] = ()
+    """Who wrote the text so far (each source once)."""
 
 
 def _frozen_bowls() -> Mapping[PlayerId, Submission]:
@@ -88,7 +105,7 @@ class Table:
     deadline: int | None = None
     bowls: Mapping[PlayerId, Submission] = field(default_factory=_frozen_bowls)
     results: tuple[Result, ...] | None = None
-    narration: Narration | None = None
+    narration: NarrationState | None = None
     pending: NarrationKind | None = None
     """A narration waiting for the streaming one to end."""
     ranking: tuple[RankEntry, ...] | None = None
@@ -96,6 +113,12 @@ class Table:
     @property
     def customer(self) -> CustomerId | None:
         return self.customers[self.round - 1] if 0 < self.round <= len(self.customers) else None
+
+    @property
+    def streaming(self) -> NarrationId | None:
+        """The narration streaming now, if one is."""
+        narration = self.narration
+        return narration.nid if narration is not None and narration.streaming else None
 
     def seat(self, player: PlayerId) -> Seat | None:
         return next((s for s in self.seats if s.player == player), None)

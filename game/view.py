@@ -7,7 +7,7 @@ someone submitted, and their own bowl.
 from __future__ import annotations
 
 from game.catalog import CUSTOMERS_BY_ID, Customer
-from game.state import Table
+from game.state import Table, Told
 from protocol.types import (
     CustomerView,
     NarrationView,
@@ -28,7 +28,10 @@ def customer_view(customer: Customer) -> CustomerView:
     )
 
 
-def table_view(table: Table, viewer: PlayerId, restored: bool = False) -> TableView:
+def table_view(
+    table: Table, viewer: PlayerId, restored: bool = False, told: Told | None = None
+) -> TableView:
+    """`told`: what the narration lane holds of the streaming narration (its text so far)."""
     settings = table.settings
     own = table.bowls.get(viewer)
     customer = table.customer
@@ -53,9 +56,18 @@ def table_view(table: Table, viewer: PlayerId, restored: bool = False) -> TableV
         deadline=table.deadline,
         bowl=own.bowl if own else None,
         results=table.results,
-        narration=NarrationView(narration.nid, narration.kind, narration.text, narration.source)
+        narration=NarrationView(narration.nid, narration.kind, _text(table, told), narration.source)
         if narration
         else None,
         ranking=table.ranking,
         restored=True if restored else None,
     )
+
+
+def _text(table: Table, told: Told | None) -> str:
+    """A narration's text: the table has it once ended, the lane while it streams."""
+    if table.narration is None:
+        return ""
+    if told is not None and told.nid == table.streaming:
+        return told.text
+    return table.narration.text

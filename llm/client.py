@@ -1,26 +1,33 @@
-"""One streamed chat completion over an injected `httpx.AsyncClient`, within a game's budgets.
+"""One streamed chat completion over an injected `HTTPClient`, within a game's budgets.
 
 A narration cannot wait as long as an HTTP client would: the budgets are the time to connect,
 the time to the first text, the longest pause between two pieces of text, and the whole
 request. Breaching one raises `ModelError` with the budget's name as its reason; the stream is
 closed on the way out (the connection is dropped, not returned to the pool), which is what
-makes vLLM abort the generation and free its batch slot.
+makes vLLM abort the generation and free its batch slot. A stream read to `[DONE]` and the end
+of its body leaves its connection to the pool for the next narration.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from llm.chat import Chunk, ModelError, error_from_body, parse_payload
+from llm.http_client import HTTPClient
+from llm.http_connection import ConnectTimeout, HTTPFailure, Response
 from llm.sse import SSEParser
 
 MAX_ERROR_BODY = 4096
+ERROR_BODY_SECONDS = 1.0
+END_SECONDS = 0.1
+"""After `[DONE]`, how long the end of the body may take (vLLM sends it at once) before the
+connection is dropped instead of kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +53,8 @@ class StreamStats:
     completion_tokens: int | None = None
 
 
-def timeout(budgets: Budgets) -> httpx.Timeout:
-    """httpx's own timeouts for a streamed request: the connect budget, and no read limit
-    (the stream's budgets are kept by `stream_chat`, which knows what a pause means)."""
-    return httpx.Timeout(connect=budgets.connect, read=None, write=budgets.connect, pool=1.0)
-
-
 async def stream_chat(
-    client: httpx.AsyncClient,
+    client: HTTPClient,
     url: str,
     body: dict[str, Any],
     budgets: Budgets,
@@ -63,66 +64,66 @@ async def stream_chat(
     """POST `body` to `url` and yield the text of the reply as it streams."""
     loop = asyncio.get_running_loop()
     stats.started = loop.time()
-    request = client.build_request(
-        "POST",
-        url,
-        content=orjson.dumps(body),
-        headers={"content-type": "application/json", **(headers or {})},
-        timeout=timeout(budgets),
-    )
+    head = {"content-type": "application/json", **(headers or {})}
     try:
         async with asyncio.timeout(min(budgets.first_token, budgets.total)):
-            response = await client.send(request, stream=True)
+            response = await client.stream(
+                "POST", url, orjson.dumps(body), head, connect=budgets.connect
+            )
     except TimeoutError:
         raise ModelError("first_token", "no answer within the first-token budget") from None
-    except httpx.ConnectTimeout:
+    except ConnectTimeout:
         raise ModelError("connect", f"could not connect within {budgets.connect} s") from None
-    except httpx.TransportError as exc:
+    except HTTPFailure as exc:
         raise ModelError("connect", f"{type(exc).__name__}: {exc}") from None
     try:
-        if response.status_code != 200:
-            raise error_from_body(response.status_code, await _error_body(response))
+        if response.status != 200:
+            raise error_from_body(response.status, await _error_body(response))
         async for text in _texts(response, budgets, stats):
             yield text
+        await _body_end(response)
     finally:
-        await response.aclose()
+        response.close()
 
 
-async def _error_body(response: httpx.Response) -> bytes:
+async def _error_body(response: Response) -> bytes:
     body = b""
+    deadline = asyncio.get_running_loop().time() + ERROR_BODY_SECONDS
     try:
-        async with asyncio.timeout(1.0):
-            async for part in response.aiter_bytes():
-                body += part
-                if len(body) >= MAX_ERROR_BODY:
-                    break
-    except (TimeoutError, httpx.HTTPError):
+        while len(body) < MAX_ERROR_BODY and (data := await response.read(deadline)):
+            body += data
+    except (TimeoutError, HTTPFailure):
         pass
-    return body
+    return body[:MAX_ERROR_BODY]
 
 
-async def _texts(
-    response: httpx.Response, budgets: Budgets, stats: StreamStats
-) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
+async def _body_end(response: Response) -> None:
+    """Read what follows `[DONE]` (the end of the chunked body), so that the connection can
+    carry the next request."""
+    deadline = asyncio.get_running_loop().time() + END_SECONDS
+    with contextlib.suppress(TimeoutError, HTTPFailure):
+        while await response.read(deadline):
+            pass
+
+
+async def _texts(response: Response, budgets: Budgets, stats: StreamStats) -> AsyncIterator[str]:
+    clock = asyncio.get_running_loop().time
     parser = SSEParser()
-    reads = response.aiter_bytes()
     while True:
         reason, deadline = _next_deadline(budgets, stats)
         try:
-            async with asyncio.timeout_at(deadline):
-                data = await anext(reads)
+            data = await response.read(deadline)
         except TimeoutError:
             raise ModelError(reason, f"the {reason} budget ran out") from None
-        except StopAsyncIteration:
-            raise ModelError("dropped", "the stream ended before [DONE]") from None
-        except httpx.TransportError as exc:
+        except HTTPFailure as exc:
             raise ModelError("dropped", f"{type(exc).__name__}: {exc}") from None
+        if not data:
+            raise ModelError("dropped", "the stream ended before [DONE]")
         for payload in parser.feed(data):
             chunk = parse_payload(payload)
             if chunk is None:
                 return
-            _count(chunk, stats, loop.time())
+            _count(chunk, stats, clock())
             if chunk.text:
                 yield chunk.text
 

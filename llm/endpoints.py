@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+from llm.http_client import Answer, HTTPClient
+from llm.http_connection import HTTPFailure
 
 log = logging.getLogger("maratang.llm")
 
@@ -116,15 +117,13 @@ def endpoint_bases(urls: str) -> list[str]:
 class Endpoints:
     """Least-outstanding choice among the endpoints whose breaker lets requests through."""
 
-    client: httpx.AsyncClient
+    client: HTTPClient
     all: Sequence[Endpoint]
     clock: Callable[[], float]
     probes: set[asyncio.Task[None]] = field(default_factory=set)
 
     @classmethod
-    def from_urls(
-        cls, client: httpx.AsyncClient, urls: str, failures: int, cooldown: float
-    ) -> Endpoints:
+    def from_urls(cls, client: HTTPClient, urls: str, failures: int, cooldown: float) -> Endpoints:
         loop = asyncio.get_running_loop()
         found = [Endpoint(base, Breaker(failures, cooldown)) for base in endpoint_bases(urls)]
         return cls(client, found, loop.time)
@@ -155,9 +154,9 @@ class Endpoints:
     async def healthy(self, endpoint: Endpoint) -> bool:
         try:
             answer = await self.client.get(f"{endpoint.base}/health", timeout=PROBE_TIMEOUT)
-        except httpx.HTTPError:
+        except HTTPFailure:
             return False
-        return answer.status_code == 200
+        return answer.status == 200
 
     async def survey(self, model: str, headers: dict[str, str]) -> list[tuple[int, str]]:
         """What each endpoint answers now, as (log level, line): is it up, does it serve
@@ -173,7 +172,7 @@ class Endpoints:
             listed = await self.client.get(
                 f"{endpoint.base}/v1/models", timeout=PROBE_TIMEOUT, headers=headers
             )
-        except httpx.HTTPError as exc:
+        except HTTPFailure as exc:
             return logging.WARNING, (
                 f"{where} is unreachable ({type(exc).__name__}): narrations are told by the "
                 "fallback until it answers"
@@ -182,9 +181,9 @@ class Endpoints:
         if model not in served:
             return logging.ERROR, (
                 f"{where} does not serve {model!r} (it serves {', '.join(served) or 'nothing'}; "
-                f"/v1/models answered {listed.status_code}): set MARATANG_LLM_MODEL"
+                f"/v1/models answered {listed.status}): set MARATANG_LLM_MODEL"
             )
-        return logging.INFO, f"{where} serves {model!r} (health: {health.status_code})"
+        return logging.INFO, f"{where} serves {model!r} (health: {health.status})"
 
     def _probe_later(self, endpoint: Endpoint) -> None:
         endpoint.probing = True
@@ -206,9 +205,10 @@ class Endpoints:
                 await task
 
 
-def _model_ids(listed: httpx.Response) -> list[str]:
+def _model_ids(listed: Answer) -> list[str]:
     try:
-        data = listed.json().get("data") if listed.status_code == 200 else None
+        found = listed.json() if listed.status == 200 else None
     except ValueError:
         return []
+    data = found.get("data") if isinstance(found, dict) else None
     return [str(m.get("id")) for m in data or [] if isinstance(m, dict)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from game.catalog import CUSTOMERS_BY_ID, INGREDIENTS_BY_ID, Customer, Ingredient, IngredientId
-from game.state import Narration, Table
+from game.state import NarrationState, Table
 from protocol.types import Lang, NarrationId, NarrationKind, SessionId, clean_name
 
 
@@ -46,7 +46,7 @@ class NarrationFacts:
     standings: tuple[Standing, ...] = ()
 
 
-def facts_for(table: Table, narration: Narration) -> NarrationFacts:
+def facts_for(table: Table, narration: NarrationState) -> NarrationFacts:
     names = {seat.player: clean_name(seat.name) for seat in table.seats}
     customer_id = table.customers[narration.round - 1] if narration.round else None
     tastings = tuple(

@@ -7,6 +7,7 @@ configured, and the one that takes over when the model is down, slow or over bud
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import AsyncGenerator
 
@@ -17,6 +18,9 @@ from llm.templates import recap, tell
 DEFAULT_TOKENS_PER_SECOND = 30.0
 _WORD = re.compile(r"\S+\s*|\s+")
 _PIECE_CHARS = 2
+_SLACK = 1e-6
+"""Rounding room (a millionth of a piece, or of a wake) when a wake falls exactly on a
+piece's due time."""
 
 
 def tokens(text: str) -> list[str]:
@@ -45,8 +49,11 @@ def rest_of(facts: NarrationFacts, already: str) -> str:
 
 
 class FallbackNarrator:
-    """Streams `tokens_per_second` on average, waking at most once per `step` seconds (the
-    hub coalesces what arrives within its window anyway, so finer pacing would only cost)."""
+    """Streams `tokens_per_second`: piece i is due `(i + 1) / tokens_per_second` after the
+    start. It wakes at most once per `step` seconds (the hub coalesces what arrives within
+    its window anyway, so finer pacing would only cost), on a grid counted from the start,
+    and tells at each wake every piece then due: a late wake delays only the pieces due
+    before it, and the pace never drifts behind its schedule."""
 
     def __init__(
         self, tokens_per_second: float = DEFAULT_TOKENS_PER_SECOND, step: float = 0.0
@@ -55,6 +62,11 @@ class FallbackNarrator:
             raise ValueError("tokens_per_second must be positive")
         self._rate = tokens_per_second
         self._step = max(step, 1.0 / tokens_per_second)
+
+    def next_wake(self, told: int) -> float:
+        """Seconds from the start to the first wake at which piece `told` is due."""
+        due = (told + 1) / self._rate
+        return math.ceil(due / self._step - _SLACK) * self._step
 
     async def stream(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
@@ -65,8 +77,8 @@ class FallbackNarrator:
         told = 0
         while told < len(pieces):
             if not hurry.is_set():
-                await asyncio.sleep(self._step)
-            due = int((loop.time() - began) * self._rate)
+                await asyncio.sleep(max(0.0, began + self.next_wake(told) - loop.time()))
+            due = int((loop.time() - began) * self._rate + _SLACK)
             upto = len(pieces) if hurry.is_set() else min(len(pieces), max(told + 1, due))
             for piece in pieces[told:upto]:
                 yield Piece(piece, "fallback")

@@ -18,12 +18,11 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import httpx
-
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
 from llm.endpoints import Endpoint, Endpoints
 from llm.facts import NarrationFacts
+from llm.http_client import HTTPClient
 from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator, Piece
 from llm.prompts import max_tokens, messages
@@ -68,7 +67,7 @@ class _Handover:
 class ModelNarrator:
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: HTTPClient,
         endpoints: Endpoints,
         slots: SlotStore,
         fallback: Narrator,

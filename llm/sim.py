@@ -4,7 +4,8 @@ and load tests where no GPU is.
 It speaks vLLM 0.33's wire format byte for byte (see `docs/architecture.md`, "Narration"):
 the role chunk, content chunks (several tokens each with `stream_interval`, empty ones where
 vLLM holds back half a Korean character), the terminal chunk, the usage chunk, `[DONE]`,
-`: keep-alive` comments, in-stream error events and vLLM's JSON errors before a stream. It
+`: keep-alive` comments, in-stream error events and vLLM's JSON errors before a stream (and,
+with `split_bytes`, each event cut into several HTTP chunks, as a proxy may cut it). It
 paces tokens (time to first token, tokens per second, jitter), queues requests beyond
 `max_num_seqs`, refuses beyond `max_num_queued_reqs` with 503, and injects faults on demand.
 When a client disconnects it aborts the generation, as vLLM does, and counts it.
@@ -215,7 +216,7 @@ class Simulator:
 
     # Streaming ----------------------------------------------------------------------------
 
-    async def _stream(self, job: Job) -> AsyncIterator[str]:
+    async def _stream(self, job: Job) -> AsyncIterator[str | bytes]:
         stats = self.stats
         stats.requests += 1
         stats.waiting += 1
@@ -228,7 +229,13 @@ class Simulator:
             running = True
             stats.max_running = max(stats.max_running, stats.running)
             async for event in self._generate(job):
-                yield event
+                split = self.config.split_bytes
+                if not split:
+                    yield event
+                    continue
+                data = event.encode()
+                for start in range(0, len(data), split):
+                    yield data[start : start + split]
         except asyncio.CancelledError:
             self._finish(job, "abort")
             log.info("Request %s aborted.", job.rid)

@@ -39,6 +39,9 @@ class SimConfig:
     """Tokens sent before a mid-stream fault (`error`, `hang`, `drop`, `trickle`)."""
     trickle_seconds: float = 2.0
     """Seconds between tokens once a `trickle` fault begins."""
+    split_bytes: int = 0
+    """Each event goes out in HTTP chunks of at most this many bytes, cut anywhere (inside a
+    UTF-8 character too), as a proxy between the hub and vLLM may re-chunk it (0: whole)."""
     stamp_tokens: bool = False
     """Benchmarks: every token's text is the wall-clock microsecond it was sent, `<µs>`."""
     api_key: str = ""
@@ -49,6 +52,8 @@ class SimConfig:
             raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
         if self.tps <= 0 or self.stream_interval < 1 or self.max_num_seqs < 1:
             raise ValueError("tps must be above 0, stream_interval and max_num_seqs at least 1")
+        if self.split_bytes < 0:
+            raise ValueError("split_bytes must be 0 (whole events) or more")
         if not 0 <= self.fault_rate <= 1 or not 0 <= self.jitter < 1:
             raise ValueError("fault_rate must be within 0..1 and jitter within 0..1 (excluded)")
 

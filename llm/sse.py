@@ -22,6 +22,9 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[str]:
         """The data of every event completed by `chunk`, in order."""
+        idle = self._started and not (self._buffer or self._data or self._cr_pending)
+        if idle and _one_event(chunk):
+            return [chunk[6:-2].decode("utf-8", errors="replace")]  # the common case, fast
         if self._cr_pending and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._cr_pending = chunk[-1:] == b"\r"
@@ -52,6 +55,17 @@ class SSEParser:
         if name == "data":
             self._data.append(value.removeprefix(" "))
         return None
+
+
+def _one_event(chunk: bytes) -> bool:
+    """Whether `chunk` is exactly one `data: ` line and the blank line that ends it, with LF
+    line ends (what vLLM writes each time)."""
+    return (
+        chunk.startswith(b"data: ")
+        and chunk.find(b"\n") == len(chunk) - 2
+        and chunk.endswith(b"\n\n")
+        and b"\r" not in chunk
+    )
 
 
 def _line_end(buffer: bytes) -> tuple[int, int]:

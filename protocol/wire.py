@@ -69,7 +69,12 @@ def _names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def _plain(value: object) -> Any:
+    if type(value) in _PLAIN:  # most fields: nothing to convert, and asked first
+        return value
     if isinstance(value, Enum):
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -1,1 +1,1 @@
-"""The Starlette hub: HTTP API, WebSocket endpoint, fan-out and the session service."""
+"""The Starlette hub: HTTP API, WebSocket endpoint, fan-out and the table service."""

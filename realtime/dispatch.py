@@ -22,7 +22,7 @@ from protocol.types import SessionId
 from realtime.clock import now_ms
 from realtime.connection import Connection
 from realtime.hub import Hub
-from realtime.service import SessionService
+from realtime.service import TableService
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
 
@@ -30,9 +30,7 @@ MINUTE = 60.0
 
 
 class Dispatcher:
-    def __init__(
-        self, service: SessionService, hub: Hub, engine: Engine, settings: Settings
-    ) -> None:
+    def __init__(self, service: TableService, hub: Hub, engine: Engine, settings: Settings) -> None:
         self._service = service
         self._hub = hub
         self._engine = engine

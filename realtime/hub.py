@@ -2,7 +2,8 @@
 
 The hub subscribes to a session in the engine while at least one local socket follows it,
 and turns each committed event into one frame per codec, shared by every local socket.
-There is no task per recipient: delivery is a non-blocking hand-off to each socket's queue.
+There is no task per recipient: delivery never blocks; each socket writes the frame at once,
+in the fan-out, or queues it behind its writer while it pushes back.
 """
 
 from __future__ import annotations

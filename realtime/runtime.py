@@ -22,8 +22,8 @@ from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
 from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
-from realtime.narrators import NarratorSetup
-from realtime.service import SessionService
+from realtime.narrator_setup import NarratorSetup
+from realtime.service import TableService
 from realtime.settings import Settings, with_secret
 from storage.engine import Engine, EngineUnavailable
 from storage.memory import MemoryEngine
@@ -73,7 +73,7 @@ class Runtime:
     engine: Engine
     signer: TokenSigner
     hub: Hub
-    service: SessionService
+    service: TableService
     dispatcher: Dispatcher
     deadlines: DeadlineRunner
     narration: NarratorSetup
@@ -98,7 +98,7 @@ class Runtime:
         holder = process_name()
         narration = NarratorSetup.build(settings, engine, holder)
         records = make_records(settings)
-        service = SessionService(
+        service = TableService(
             engine, narration.narrator, narration.metrics, records, settings, deadlines.wake, holder
         )
         return cls(
@@ -225,7 +225,7 @@ class Runtime:
             task.cancel()
         for step in (
             asyncio.gather(*tasks, return_exceptions=True),
-            self.service.narrations.close(),
+            self.service.relay.close(),
             self.narration.close(),
             self.records.flush(STOP_SECONDS - 1),
             self.records.close(),

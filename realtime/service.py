@@ -1,9 +1,10 @@
-"""The session service: commands → rules → engine commit → events to every player.
+"""The table service: commands → rules → engine commit → events to every player.
 
 Every change to a table goes through `execute`: load the table, apply the rules, commit
 with the version it was loaded at, and on a conflict (another command committed first)
-do it all again. After a commit the service starts what the events call for: a narration,
-a round deadline, an away player's grace period.
+do it all again. After a commit the service carries out what `game.effects` says follows
+(timers, narrations, records): it decides nothing of its own. A restored table is rearmed
+by the same function, so a restore and a commit cannot disagree on what a table waits for.
 """
 
 from __future__ import annotations
@@ -11,38 +12,46 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from game import commands as c
+from game.effects import (
+    CancelTimer,
+    Effect,
+    Forget,
+    GraceEnds,
+    HurryNarration,
+    KeepSnapshot,
+    NarrationWatch,
+    RecordClosed,
+    RecordGameOver,
+    RecordNarration,
+    RecordRound,
+    RoundDue,
+    SetTimer,
+    StartNarration,
+    StopNarration,
+    effects,
+    timer_key,
+    timer_of,
+)
 from game.rules import apply
 from game.state import DEFAULT_LANG, DEFAULT_ROUNDS, DEFAULT_SECONDS, Table, TableSettings
 from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator
 from protocol.errors import ErrorCode, ProtocolError
-from protocol.events import (
-    GameOver,
-    Logged,
-    NarrationEnd,
-    NarrationStart,
-    PlayerAway,
-    PlayerBack,
-    PlayerLeft,
-    RoundResolved,
-    RoundStarted,
-    SessionClosed,
-)
+from protocol.events import Event
 from protocol.types import (
     CODE_ALPHABET,
     CODE_LENGTH,
-    NarrationId,
     PlayerId,
     PlayerView,
     SessionId,
     Settings,
 )
 from realtime.clock import now_ms
-from realtime.narration import WATCHDOG, Narrations
+from realtime.relay import Relay
 from realtime.settings import Settings as ServerSettings
 from storage.engine import (
     RESTORED_SEQ_GAP,
@@ -57,8 +66,6 @@ from storage.records import Records
 log = logging.getLogger("maratang.service")
 
 MAX_ATTEMPTS = 16
-ROUND = "round"
-GRACE = "grace"
 FINISHED = ("over", "closed")
 
 
@@ -70,7 +77,7 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class SessionService:
+class TableService:
     def __init__(
         self,
         engine: Engine,
@@ -85,7 +92,7 @@ class SessionService:
         self._records = records
         self._settings = settings
         self._deadline_set = deadline_set
-        self.narrations = Narrations(
+        self.relay = Relay(
             engine,
             narrator,
             metrics,
@@ -131,39 +138,46 @@ class SessionService:
                 logged = await self._engine.commit(session, snapshot.version, table, events)
             except VersionConflict:
                 continue
-            after = Snapshot(table, snapshot.version + 1, snapshot.seq + len(logged))
-            await self._react(after, logged)
+            told = snapshot.told if snapshot.told and snapshot.told.nid == table.streaming else None
+            after = Snapshot(table, snapshot.version + 1, logged[-1].seq, told)
+            await self._carry_out(after, self._effects(snapshot.table, table, events))
             return after
         raise ProtocolError(ErrorCode.BUSY, "the table is busy, try again")
 
-    async def _react(self, after: Snapshot, logged: tuple[Logged, ...]) -> None:
-        session = after.table.session
-        self._records.snapshot(after)
-        for item in logged:
-            match item.event:
-                case NarrationStart(nid=nid):
-                    self.narrations.start(session, nid)
-                case RoundStarted(round=number, deadline=due):
-                    await self._set_deadline(session, ROUND, str(number), due)
-                case RoundResolved(round=number):
-                    self._records.round_resolved(after.table)
-                    self._records.snapshot(after, now=True)
-                    await self._engine.cancel_deadline(session, ROUND, str(number))
-                    if after.table.pending is not None:
-                        self.narrations.hurry(session)
-                case PlayerAway(player=player):
-                    grace = now_ms() + int(self._settings.grace_seconds * 1000)
-                    await self._set_deadline(session, GRACE, player, grace)
-                case PlayerBack(player=player) | PlayerLeft(player=player):
-                    await self._engine.cancel_deadline(session, GRACE, player)
-                case NarrationEnd() as end:
-                    self._records.narration_ended(after.table, end)
-                case GameOver():
-                    self._records.game_over(after.table)
-                    self._records.snapshot(after, now=True)
-                case SessionClosed():
+    def _effects(
+        self, before: Table | None, after: Table, events: Sequence[Event]
+    ) -> tuple[Effect, ...]:
+        grace_ms = int(self._settings.grace_seconds * 1000)
+        return effects(before, after, events, now_ms(), grace_ms)
+
+    async def _carry_out(self, after: Snapshot, todo: Sequence[Effect]) -> None:
+        """Do what `game.effects` decided, in order."""
+        table = after.table
+        session = table.session
+        for effect in todo:
+            match effect:
+                case SetTimer(timer=timer, due=due):
+                    await self._engine.set_deadline(Deadline(session, *timer_key(timer), due))
+                    self._deadline_set()
+                case CancelTimer(timer=timer):
+                    await self._engine.cancel_deadline(session, *timer_key(timer))
+                case StartNarration(nid=nid):
+                    self.relay.start(session, nid)
+                case HurryNarration():
+                    self.relay.hurry(session)
+                case StopNarration():
+                    self.relay.cancel(session)
+                case KeepSnapshot(now=now):
+                    self._records.snapshot(after, now=now)
+                case RecordRound():
+                    self._records.round_resolved(table)
+                case RecordNarration(end=end):
+                    self._records.narration_ended(table, end)
+                case RecordGameOver():
+                    self._records.game_over(table)
+                case RecordClosed():
                     self._records.session_closed(session)
-                    self.narrations.cancel(session)
+                case Forget():
                     await self._engine.expire(session, self._settings.closed_ttl)
 
     async def _back(self, session: SessionId, command: c.Command) -> Snapshot:
@@ -198,40 +212,25 @@ class SessionService:
                 snapshot.version,
                 snapshot.seq,
             )
-            await self._rearm(snapshot.table)
+            await self._carry_out(snapshot, self._effects(None, snapshot.table, ()))
         return True
 
-    async def _rearm(self, table: Table) -> None:
-        """Set again what a restored table was waiting for: its round's deadline, its away
-        players' grace periods, the narration it was telling."""
-        session, now = table.session, now_ms()
-        if table.phase == "picking" and table.deadline is not None:
-            await self._set_deadline(session, ROUND, str(table.round), max(table.deadline, now))
-        grace = now + int(self._settings.grace_seconds * 1000)
-        for seat in table.seats:
-            if seat.away:
-                await self._set_deadline(session, GRACE, seat.player, grace)
-        if table.narration is not None and table.narration.streaming:
-            self.narrations.start(session, table.narration.nid)
-
-    async def _set_deadline(self, session: SessionId, kind: str, key: str, due: int) -> None:
-        await self._engine.set_deadline(Deadline(session, kind, key, due))
-        self._deadline_set()
-
     async def fire(self, deadline: Deadline) -> None:
-        """A deadline fell due: close the round, or end an away player's grace period."""
+        """A timer fell due: close the round, end an away player's grace period, or take
+        over a narration whose holder went quiet."""
         command: c.Command
         log.info("deadline %s %s of %s fired", deadline.kind, deadline.key, deadline.session)
-        if deadline.kind == ROUND:
-            command = c.CloseRound(int(deadline.key), now_ms())
-        elif deadline.kind == GRACE:
-            command = c.GraceOver(PlayerId(deadline.key))
-        elif deadline.kind == WATCHDOG:
-            await self.narrations.take_over(deadline.session, NarrationId(deadline.key))
-            return
-        else:
-            log.error("unknown deadline kind %r", deadline.kind)
-            return
+        match timer_of(deadline.kind, deadline.key):
+            case RoundDue(round=number):
+                command = c.CloseRound(number, now_ms())
+            case GraceEnds(player=player):
+                command = c.GraceOver(player)
+            case NarrationWatch(nid=nid):
+                await self.relay.take_over(deadline.session, nid)
+                return
+            case None:
+                log.error("unknown deadline kind %r", deadline.kind)
+                return
         try:
             await self.execute(deadline.session, command)
         except ProtocolError as exc:

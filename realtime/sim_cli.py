@@ -34,6 +34,11 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "fault_rate": ("--fault-rate", float, "share of requests the fault hits (default 1)"),
     "fault_after": ("--fault-after", int, "tokens before a mid-stream fault (default 5)"),
     "trickle_seconds": ("--trickle-seconds", float, "seconds per token in a trickle (default 2)"),
+    "split_bytes": (
+        "--split-bytes",
+        int,
+        "send each event in HTTP chunks of at most this many bytes (default 0: whole)",
+    ),
     "api_key": ("--api-key", str, "require this bearer token on /v1 (default: none)"),
     "seed": ("--seed", int, "random seed (default 0)"),
 }

@@ -66,7 +66,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     """Everything a socket does once its player is known, until it goes."""
-    writer = asyncio.create_task(conn.run_writer(), name=f"writer {conn.id}")
     runtime.connections.add(conn)
     try:
         await runtime.admission.hold(conn)
@@ -81,13 +80,8 @@ async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     finally:
         await conn.wait_closed()  # a close begun by the watchdog ends before the socket does
         runtime.connections.discard(conn)
-        writer.cancel()
         try:
-            await writer
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            log.exception("the writer of %s failed", conn.player.id)
+            await conn.stop()  # its writer, if the socket was pushing back or behind
         finally:
             await runtime.dispatcher.drop(conn)
             await runtime.admission.release(conn)
@@ -194,7 +188,7 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
         if close is not None:
             await conn.close_when_drained(*close)
             return
-        await asyncio.sleep(0)  # frames that came in one read never starve the writer
+        await asyncio.sleep(0)  # frames that came in one read never starve the other sockets
 
 
 def _error(code: ErrorCode, message: str, data: object, field: str | None = None) -> Error:

@@ -9,6 +9,7 @@ from storage.engine import (
     Snapshot,
     VersionConflict,
 )
+from storage.format import StorageFormatError
 from storage.memory import MemoryEngine
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "Listener",
     "MemoryEngine",
     "Snapshot",
+    "StorageFormatError",
     "VersionConflict",
 ]

@@ -8,21 +8,44 @@ are that suite's subject; the hub relies on nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from game.state import Table
-from protocol.events import Event, Logged
-from protocol.types import PlayerId, SessionId
+from game.state import Table, Told
+from protocol.events import Event, Logged, NarrationDelta
+from protocol.types import NarrationSource, PlayerId, SessionId
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A table at a version. `seq` is the last event committed with it (0 before any)."""
+    """A table at a version. `seq` is the last event logged with it (0 before any)."""
 
     table: Table
     version: int
     seq: int
+    told: Told | None = None
+    """What the narration lane holds of the table's streaming narration, up to `seq` (from
+    `load`: present exactly while the table streams one)."""
+
+
+def folded(snapshot: Snapshot) -> Table:
+    """The table with the lane's text in its streaming narration: the one value a stored
+    snapshot keeps (`unfolded` takes it apart again)."""
+    narration, told = snapshot.table.narration, snapshot.told
+    if narration is None or told is None or told.nid != snapshot.table.streaming:
+        return snapshot.table
+    return replace(snapshot.table, narration=replace(narration, text=told.text, told_by=told.by))
+
+
+def unfolded(table: Table, version: int, seq: int) -> Snapshot:
+    """A snapshot from a stored table (`folded`): a streaming narration's text goes back to
+    the lane."""
+    narration = table.narration
+    if narration is None or not narration.streaming:
+        return Snapshot(table, version, seq)
+    told = Told(narration.nid, narration.text, narration.told_by)
+    bare = replace(table, narration=replace(narration, text="", told_by=()))
+    return Snapshot(bare, version, seq, told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +77,11 @@ class VersionConflict(Exception):
 
 class CodeTaken(Exception):
     """The join code already names a live session."""
+
+
+class NotStreaming(Exception):
+    """The narration lane refused a piece: the table is gone, or that narration is not the
+    one it streams (it ended, or another took its place)."""
 
 
 class EngineUnavailable(Exception):
@@ -91,10 +119,24 @@ class Engine(Protocol):
         self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
     ) -> tuple[Logged, ...]:
         """Atomically: check the version, store the table at version + 1, append the events
-        with the next `seq`s and publish them to subscribers.
+        with the next `seq`s and publish them to subscribers. The lane's text stays while
+        `table` streams the same narration, and is dropped when it streams another or none.
 
         Raises `VersionConflict` (and changes nothing) when the stored version differs.
         Two concurrent commits never interleave or lose events: `seq` is gapless."""
+        ...
+
+    async def append(
+        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+    ) -> Logged:
+        """The narration lane: log `delta` with the next `seq`, add its text to what the
+        streaming narration told (`Snapshot.told`, credited to `source`) and publish it,
+        without a version check and without touching the table.
+
+        Atomic with commits: the log stays gapless and ordered, and `load` gives the text
+        up to exactly its `seq`. A commit that starts another narration (or ends this one)
+        empties the lane. Raises `NotStreaming` (and changes nothing) unless `delta.nid` is
+        the table's streaming narration."""
         ...
 
     async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:

@@ -14,15 +14,16 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 
-from game.state import Table
-from protocol.events import Event, Logged
-from protocol.types import PlayerId, SessionId
+from game.state import Table, Told
+from protocol.events import Event, Logged, NarrationDelta
+from protocol.types import NarrationSource, PlayerId, SessionId
 from storage.engine import (
     CLAIM_LEASE_MS,
     CodeTaken,
     Deadline,
     Listener,
     LostListener,
+    NotStreaming,
     Snapshot,
     VersionConflict,
 )
@@ -32,6 +33,15 @@ CLAIM_LIMIT = 100
 """Deadlines one `claim_due` hands out (the rest on the next call), as the Redis engine."""
 SESSION = "session"
 TALLY = "tally"
+
+
+def _lane(table: Table, told: Told | None) -> Told | None:
+    """What the lane holds once `table` is stored: `told` while the table streams the same
+    narration, an empty lane when it streams another, nothing when it streams none."""
+    streaming = table.streaming
+    if streaming is None:
+        return None
+    return told if told is not None and told.nid == streaming else Told(streaming)
 
 
 class MemoryEngine:
@@ -72,6 +82,8 @@ class MemoryEngine:
         session = snapshot.table.session
         if session in self._snapshots:
             return False
+        told = _lane(snapshot.table, snapshot.told)
+        snapshot = Snapshot(snapshot.table, snapshot.version, snapshot.seq, told)
         self._snapshots[session] = snapshot
         self._logs[session] = deque(maxlen=self._history)
         self._codes.setdefault(snapshot.table.code, session)
@@ -94,12 +106,32 @@ class MemoryEngine:
         logged = tuple(
             Logged(session, current.seq + n, event) for n, event in enumerate(events, start=1)
         )
-        self._snapshots[session] = Snapshot(table, current.version + 1, current.seq + len(logged))
+        seq = current.seq + len(logged)
+        self._snapshots[session] = Snapshot(
+            table, current.version + 1, seq, _lane(table, current.told)
+        )
+        self._log(session, logged)
+        return logged
+
+    async def append(
+        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+    ) -> Logged:
+        current = self._snapshots.get(session)
+        if current is None or current.table.streaming != delta.nid:
+            raise NotStreaming(session, delta.nid)
+        told = current.told or Told(delta.nid)  # a table created streaming has no lane yet
+        by = told.by if source in told.by else (*told.by, source)
+        told = Told(delta.nid, told.text + delta.text, by)
+        logged = Logged(session, current.seq + 1, delta)
+        self._snapshots[session] = Snapshot(current.table, current.version, logged.seq, told)
+        self._log(session, (logged,))
+        return logged
+
+    def _log(self, session: SessionId, logged: tuple[Logged, ...]) -> None:
         self._logs[session].extend(logged)
         if logged:
             for listener in tuple(self._listeners.get(session, ())):
                 listener(logged)
-        return logged
 
     async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
         log = self._logs.get(session)

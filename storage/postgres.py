@@ -29,7 +29,7 @@ from game.state import Table
 from protocol.events import NarrationEnd
 from protocol.types import SessionId, game_id
 from protocol.wire import to_wire
-from storage.engine import EngineUnavailable, Snapshot
+from storage.engine import EngineUnavailable, Snapshot, folded, unfolded
 from storage.postgres_reads import read_game, read_player_games
 from storage.records import GamesPage, RecordMetrics
 from storage.serial import table_bytes, table_from
@@ -339,7 +339,7 @@ class PostgresRecords:
             )
         if row is None:
             return None
-        return Snapshot(table_from(row["state"]), row["version"], row["seq"])
+        return unfolded(table_from(row["state"]), row["version"], row["seq"])
 
     async def game(self, game: str) -> dict[str, Any] | None:
         async with self._reading() as pool:
@@ -385,7 +385,7 @@ def _snapshot_job(snapshot: Snapshot) -> Job:
             snapshot.version,
             snapshot.seq,
             table.phase,
-            table_bytes(table),
+            table_bytes(folded(snapshot)),
         )
         if table.seats:
             await db.executemany(

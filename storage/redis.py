@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar, cast
@@ -25,10 +26,10 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 from redis.typing import EncodableT
 
-from game.state import Table
+from game.state import Table, Told
 from protocol import Logged
-from protocol.events import Event
-from protocol.types import PlayerId, SessionId
+from protocol.events import Event, NarrationDelta
+from protocol.types import NarrationId, NarrationSource, PlayerId, SessionId
 from storage.engine import (
     CLAIM_LEASE_MS,
     CodeTaken,
@@ -36,9 +37,12 @@ from storage.engine import (
     EngineUnavailable,
     Listener,
     LostListener,
+    NotStreaming,
     Snapshot,
     VersionConflict,
+    unfolded,
 )
+from storage.redis_batch import ScriptBatch
 from storage.redis_fanout import REDIS_DOWN, RedisFanout
 from storage.serial import event_bytes, logged_from, table_bytes, table_from
 
@@ -93,6 +97,7 @@ class RedisEngine:
         self._scripts = {
             name: _script(client, name)
             for name in (
+                "append",
                 "commit",
                 "create",
                 "restore",
@@ -110,7 +115,9 @@ class RedisEngine:
                 "tally",
             )
         }
-        self._tables: dict[SessionId, Snapshot] = {}
+        self._tables: dict[SessionId, tuple[int, bytes, Table]] = {}
+        """The last table seen per session: its version, its epoch (see `load.lua`), itself."""
+        self._lane = ScriptBatch(client, self._scripts["append"])
         self._fanout = RedisFanout(client, self._channel, self._read_log, self._read_seqs, sweep)
 
     @classmethod
@@ -135,6 +142,10 @@ class RedisEngine:
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
 
+    def _state_keys(self, session: SessionId) -> list[str]:
+        """The state hash, the log and the narration lane's text of a session."""
+        return [self._key("s", session), self._key("log", session), self._key("told", session)]
+
     def _channel(self, session: SessionId) -> str:
         return self._key("ch", session)
 
@@ -158,17 +169,24 @@ class RedisEngine:
     @_guarded
     async def restore(self, snapshot: Snapshot) -> bool:
         table = snapshot.table
-        keys = [self._key("s", table.session), self._key("code", table.code)]
+        state, _, told_key = self._state_keys(table.session)
+        keys = [state, self._key("code", table.code), told_key]
+        told = snapshot.told if snapshot.told and snapshot.told.nid == table.streaming else None
+        epoch = secrets.token_hex(6).encode()
         args: list[EncodableT] = [
             table.session,
             table_bytes(table),
             snapshot.version,
             snapshot.seq,
             self._idle_ms,
+            epoch,
+            table.streaming or "",
+            told.text if told else "",
+            ",".join(told.by) if told else "",
         ]
         if not await self._scripts["restore"](keys, args):
             return False
-        self._remember(table.session, snapshot)
+        self._remember(table, snapshot.version, epoch)
         return True
 
     @_guarded
@@ -179,44 +197,70 @@ class RedisEngine:
     @_guarded
     async def load(self, session: SessionId) -> Snapshot | None:
         known = self._tables.get(session)
-        held = [known.version, known.seq] if known else [0, 0]
-        reply = await self._scripts["load"]([self._key("s", session)], held)
+        held: list[EncodableT] = [known[0], known[1]] if known else [0, b""]
+        keys = [self._key("s", session), self._key("told", session)]
+        reply = await self._scripts["load"](keys, held)
         if not reply:
             self._tables.pop(session, None)
             return None
-        version, seq = int(reply[0]), int(reply[1])
-        if len(reply) == 2 and known is not None:
-            return known  # unchanged since this process last read or wrote it
-        return self._remember(session, Snapshot(table_from(reply[2]), version, seq))
+        version, seq, epoch, streaming, by, text = reply[:6]
+        if len(reply) > 6 or known is None:
+            table = table_from(reply[6])
+            self._remember(table, int(version), epoch)
+        else:
+            table = known[2]  # unchanged since this process last read or wrote it
+        if streaming is None:  # stored by a release before the lane: the table has the text
+            return unfolded(table, int(version), int(seq))
+        return Snapshot(table, int(version), int(seq), _told(streaming, text, by))
 
-    def _remember(self, session: SessionId, snapshot: Snapshot) -> Snapshot:
+    def _remember(self, table: Table, version: int, epoch: bytes) -> None:
         """Keep the last table seen per session, so an unchanged one is not read again."""
-        self._tables[session] = snapshot
+        self._tables[table.session] = (version, epoch, table)
         if len(self._tables) > TABLE_CACHE:
             self._tables.pop(next(iter(self._tables)))
-        return snapshot
 
     @_guarded
     async def commit(
         self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
     ) -> tuple[Logged, ...]:
-        keys = [self._key("s", session), self._key("log", session)]
         args: list[EncodableT] = [
             expected_version,
             table_bytes(table),
             self._history,
             self._idle_ms,
             self._channel(session),
+            table.streaming or "",
             *(event_bytes(e) for e in events),
         ]
-        first = int(await self._scripts["commit"](keys, args))
+        first = int(await self._scripts["commit"](self._state_keys(session), args))
         if first < 0:
             raise VersionConflict(session)
-        last = first + len(events) - 1
-        self._remember(session, Snapshot(table, expected_version + 1, last))
+        known = self._tables.get(session)
+        if known is not None and known[0] == expected_version:  # the same life of the table
+            self._remember(table, expected_version + 1, known[1])
         logged = tuple(Logged(session, first + n, e) for n, e in enumerate(events))
         if logged:
             self._fanout.hand_out(session, logged)  # local listeners need not wait for the bell
+        return logged
+
+    @_guarded
+    async def append(
+        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+    ) -> Logged:
+        args: list[EncodableT] = [
+            delta.nid,
+            delta.text,
+            source,
+            self._history,
+            self._idle_ms,
+            self._channel(session),
+            event_bytes(delta),
+        ]
+        seq = int(await self._lane(self._state_keys(session), args))
+        if seq == 0:
+            raise NotStreaming(session, delta.nid)
+        logged = Logged(session, seq, delta)
+        self._fanout.hand_out(session, (logged,))
         return logged
 
     @_guarded
@@ -362,14 +406,25 @@ class RedisEngine:
         snapshot = await self.load(session)
         if snapshot is None:
             return
+        state, log, told = self._state_keys(session)
         keys = [
-            self._key("s", session),
-            self._key("log", session),
+            state,
+            log,
             self._key("pres", session),
             self._key("code", snapshot.table.code),
+            told,
         ]
         await self._scripts["expire"](keys, [session, max(1, int(ttl * 1000))])
 
     async def close(self) -> None:
+        await self._lane.close()
         await self._fanout.close()
         await self._client.aclose()
+
+
+def _told(streaming: bytes, text: bytes, by: bytes) -> Told | None:
+    """What the lane holds, as `load.lua` returns it (None when the table streams nothing)."""
+    if not streaming:
+        return None
+    sources = cast(tuple[NarrationSource, ...], tuple(by.decode().split(",")) if by else ())
+    return Told(NarrationId(streaming.decode()), text.decode(), sources)

@@ -5,6 +5,6 @@
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) == false then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', 1, 'seq', 0, 't', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', 1, 'seq', 0, 't', ARGV[2], 'tn', '', 'tb', '')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1

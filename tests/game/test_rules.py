@@ -1,4 +1,4 @@
-"""The rules, driven command by command, as the session service drives them."""
+"""The rules, driven command by command, as the table service drives them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from game.rules import apply, draw_customers, final_ranking
 from game.state import Seat, Table, TableSettings
 from game.view import table_view
 from protocol.errors import ErrorCode, ProtocolError
-from protocol.events import Event
+from protocol.events import Event, NarrationEnd
 from protocol.types import Bowl, NarrationId, PlayerId, SessionId
 
 A, B, C = PlayerId("a"), PlayerId("b"), PlayerId("c")
@@ -185,17 +185,16 @@ def test_the_tasting_waits_for_the_entrance_then_the_next_round_follows_it() -> 
     assert kinds(events) == ["narration.end", "narration.start"]
     assert table.narration is not None
     assert table.narration.nid == "r1.tasting"
-    table, events = run(table, c.NarrateDelta(NarrationId("r1.tasting"), "맛있"))
-    assert table.narration is not None
-    assert table.narration.text == "맛있"
-    table, events = end_narration(table, now=9_000)
+    assert table.streaming == "r1.tasting"
+    table, events = run(table, c.NarrateEnd(NarrationId("r1.tasting"), "맛있다", "llm", 9_000))
+    assert events[0] == NarrationEnd(nid=NarrationId("r1.tasting"), text="맛있다", source="llm")
     assert kinds(events) == ["narration.end", "round.started", "narration.start"]
     assert (table.round, table.phase, table.deadline) == (2, "picking", 9_000 + 30_000)
 
 
 def test_narration_commands_for_another_narration_are_refused() -> None:
     table = started(A, B)
-    error = refused(table, c.NarrateDelta(NarrationId("r9.tasting"), "x"))
+    error = refused(table, c.NarrateEnd(NarrationId("r9.tasting"), "x", "llm", 10))
     assert error.code == ErrorCode.WRONG_PHASE
 
 

@@ -1,12 +1,10 @@
 """Byte-exact vLLM 0.33 streams (as serialised by its `chat_completion_stream_generator`),
-and helpers to serve them through `httpx.MockTransport`."""
+and a scripted HTTP/1.1 server on loopback that answers with them, cut and paced as a test
+says (`tests/llm/scripted.py`)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterable
-
-import httpx
+from collections.abc import Iterable
 
 HEAD = (
     '{"id":"chatcmpl-7f3c2a1e9b8d4c6fa0e1d2c3b4a59687","object":"chat.completion.chunk",'
@@ -61,30 +59,3 @@ def split_everywhere(body: bytes) -> Iterable[list[bytes]]:
 
 def byte_by_byte(body: bytes) -> list[bytes]:
     return [body[i : i + 1] for i in range(len(body))]
-
-
-class Chunks(httpx.AsyncByteStream):
-    """A response body that arrives in the given parts, each after its delay in seconds
-    (a stand-in for a slow or hung server: `inf` never comes)."""
-
-    def __init__(self, parts: Iterable[bytes], delays: Iterable[float] = ()) -> None:
-        self._parts = list(parts)
-        self._delays = list(delays)
-        self.closed = False
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for i, part in enumerate(self._parts):
-            if i < len(self._delays):
-                await asyncio.sleep(self._delays[i])
-            yield part
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-def sse(parts: Iterable[bytes], delays: Iterable[float] = ()) -> httpx.Response:
-    return httpx.Response(
-        200,
-        headers={"content-type": "text/event-stream; charset=utf-8"},
-        stream=Chunks(parts, delays),
-    )

@@ -90,6 +90,32 @@ async def test_the_stream_tells_the_whole_text_at_its_pace() -> None:
     assert overall_source(p.source for p in pieces) == "fallback"
 
 
+async def test_late_wakes_do_not_add_up_pieces_leave_on_their_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every wake comes 1 ms late here (the event loop's timers wake to the millisecond):
+    piece i still leaves within that 1 ms of (i + 1) / rate, never a whole piece late."""
+    loop = asyncio.get_running_loop()
+    clock = [loop.time()]
+    yield_now = asyncio.sleep
+
+    async def late_sleep(delay: float) -> None:
+        clock[0] += delay + 0.001
+        await yield_now(0)
+
+    monkeypatch.setattr(loop, "time", lambda: clock[0])
+    monkeypatch.setattr(asyncio, "sleep", late_sleep)
+    began = clock[0]
+    lateness: list[float] = []
+    async for piece in FallbackNarrator(tokens_per_second=30).stream(
+        facts("entrance"), asyncio.Event()
+    ):
+        lateness.append(clock[0] - began - (len(lateness) + 1) / 30)
+        assert piece.source == "fallback"
+    assert len(lateness) > 40
+    assert 0 <= min(lateness) <= max(lateness) <= 0.0011
+
+
 async def test_a_hurried_narration_finishes_at_once() -> None:
     narrator = FallbackNarrator(tokens_per_second=1)  # would take minutes unhurried
     hurry = asyncio.Event()

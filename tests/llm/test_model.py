@@ -1,22 +1,21 @@
-"""`ModelNarrator` over `httpx.MockTransport`: the model tells the story, the fallback takes
-over whatever goes wrong, admission holds the line, and the breaker stops the calls to a
-server that keeps failing."""
+"""`ModelNarrator` against a scripted model server on loopback: the model tells the story, the
+fallback takes over whatever goes wrong, admission holds the line, and the breaker stops the
+calls to a server that keeps failing."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-import httpx
-import orjson
 import pytest
 
 from llm.chat import Sampling
 from llm.client import Budgets
 from llm.endpoints import Breaker, Endpoints, State, endpoint_bases
 from llm.fallback import FallbackNarrator
+from llm.http_client import HTTPClient
 from llm.metrics import NarrationMetrics
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Piece, overall_source
@@ -24,9 +23,9 @@ from llm.templates import recap
 from protocol.types import NarrationKind
 from storage.memory import MemoryEngine
 from tests.llm.samples import facts
-from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, Chunks, content, sse
+from tests.llm.scripted import Reply, Request, ScriptedServer, answer, scripted, sse
+from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content
 
-BASE = "http://vllm.test"
 QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
 
 
@@ -34,26 +33,26 @@ QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
 class Server:
     """A scripted model server: answers each chat request with the next reply."""
 
-    replies: list[Callable[[], httpx.Response]]
+    replies: list[Callable[[], Reply]]
     health: int = 200
     chats: list[dict[str, object]] = field(default_factory=list)
     probes: int = 0
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/health":
+    def __call__(self, request: Request) -> Reply:
+        if request.path == "/health":
             self.probes += 1
-            return httpx.Response(self.health)
-        self.chats.append(orjson.loads(request.content))
+            return answer(self.health)
+        self.chats.append(request.json())
         reply = self.replies[min(len(self.chats), len(self.replies)) - 1]
         return reply()
 
 
-def story() -> httpx.Response:
-    return sse([FULL.encode()])
+def story() -> Reply:
+    return sse([FULL])
 
 
-def busy() -> httpx.Response:
-    return httpx.Response(503, json={"error": {"message": "busy", "code": 503}})
+def busy() -> Reply:
+    return answer(503, b'{"error": {"message": "busy", "code": 503}}')
 
 
 @dataclass
@@ -62,17 +61,29 @@ class Rig:
     metrics: NarrationMetrics
     engine: MemoryEngine
     endpoints: Endpoints
+    http: ScriptedServer
+
+    @property
+    def pool(self) -> str:
+        """The endpoint's slots in the engine."""
+        return f"llm:{self.http.base_url}"
 
 
-async def rig(server: Server, slots: int = 4, queue: float = 0.2) -> Rig:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(server))
-    endpoints = Endpoints.from_urls(client, BASE, failures=2, cooldown=0.1)
-    config = ModelConfig(Sampling("kanana", 300, 0.7, 0.9), QUICK, slots, queue)
-    metrics = NarrationMetrics()
-    engine = MemoryEngine()
-    fallback = FallbackNarrator(tokens_per_second=10_000, step=0.001)
-    narrator = ModelNarrator(client, endpoints, engine, fallback, config, metrics, "hub-1")
-    return Rig(narrator, metrics, engine, endpoints)
+@contextlib.asynccontextmanager
+async def rig(server: Server, slots: int = 4, queue: float = 0.2) -> AsyncIterator[Rig]:
+    async with scripted(server) as http:
+        client = HTTPClient()
+        endpoints = Endpoints.from_urls(client, http.base_url, failures=2, cooldown=0.1)
+        config = ModelConfig(Sampling("kanana", 300, 0.7, 0.9), QUICK, slots, queue)
+        metrics = NarrationMetrics()
+        engine = MemoryEngine()
+        fallback = FallbackNarrator(tokens_per_second=10_000, step=0.001)
+        narrator = ModelNarrator(client, endpoints, engine, fallback, config, metrics, "hub-1")
+        try:
+            yield Rig(narrator, metrics, engine, endpoints, http)
+        finally:
+            await endpoints.close()
+            await client.aclose()
 
 
 async def tell(rig: Rig, kind: NarrationKind = "tasting", already: str = "") -> list[Piece]:
@@ -81,8 +92,8 @@ async def tell(rig: Rig, kind: NarrationKind = "tasting", already: str = "") -> 
 
 
 async def test_the_model_tells_the_whole_story() -> None:
-    r = await rig(Server([story]))
-    pieces = await tell(r)
+    async with rig(Server([story])) as r:
+        pieces = await tell(r)
     assert "".join(p.text for p in pieces) == STORY
     assert overall_source(p.source for p in pieces) == "llm"
     assert r.metrics.ttft.count == 1
@@ -91,7 +102,8 @@ async def test_the_model_tells_the_whole_story() -> None:
 
 async def test_the_prompt_carries_the_facts_and_a_length_budget() -> None:
     server = Server([story])
-    await tell(await rig(server))
+    async with rig(server) as r:
+        await tell(r)
     body = server.chats[0]
     messages = body["messages"]
     assert isinstance(messages, list)
@@ -102,9 +114,8 @@ async def test_the_prompt_carries_the_facts_and_a_length_budget() -> None:
 
 
 async def test_a_model_failing_mid_story_is_finished_by_the_fallback() -> None:
-    body = ROLE + content("문이") + ERROR + DONE
-    r = await rig(Server([lambda: sse([body.encode()])]))
-    pieces = await tell(r)
+    async with rig(Server([lambda: sse([ROLE, content("문이"), ERROR, DONE])])) as r:
+        pieces = await tell(r)
     text = "".join(p.text for p in pieces)
     assert text == "문이\n" + recap(facts("tasting"))
     assert overall_source(p.source for p in pieces) == "mixed"
@@ -112,51 +123,52 @@ async def test_a_model_failing_mid_story_is_finished_by_the_fallback() -> None:
 
 
 async def test_a_refused_request_is_told_by_the_fallback_alone() -> None:
-    r = await rig(Server([busy]))
-    pieces = await tell(r)
+    async with rig(Server([busy])) as r:
+        pieces = await tell(r)
     assert {p.source for p in pieces} == {"fallback"}
     assert r.metrics.fallbacks == {"refused": 1}
 
 
 async def test_a_stall_is_counted_and_handed_over() -> None:
-    r = await rig(Server([lambda: sse([ROLE.encode(), content("문이").encode(), b""], [0, 0, 9])]))
-    pieces = await tell(r)
+    async with rig(Server([lambda: sse([ROLE, content("문이"), ""], [0, 0, 9])])) as r:
+        pieces = await tell(r)
     assert pieces[0] == Piece("문이", "llm")
     assert r.metrics.stalls == 1
     assert r.metrics.fallbacks == {"stall": 1}
 
 
 async def test_a_narration_that_finds_no_slot_waits_then_falls_back() -> None:
-    r = await rig(Server([story]), slots=1, queue=0.2)
-    assert await r.engine.acquire_slot(f"llm:{BASE}", "another hub", 1, 60)
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    pieces = await tell(r)
-    assert 0.2 <= loop.time() - began < 1.0
+    async with rig(Server([story]), slots=1, queue=0.2) as r:
+        assert await r.engine.acquire_slot(r.pool, "another hub", 1, 60)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        pieces = await tell(r)
+        assert 0.2 <= loop.time() - began < 1.0
     assert {p.source for p in pieces} == {"fallback"}
     assert r.metrics.fallbacks == {"busy": 1}
     assert r.metrics.waiting == 0
 
 
 async def test_a_slot_is_given_back_after_the_narration() -> None:
-    r = await rig(Server([story]), slots=1)
-    await tell(r)
-    assert await r.engine.acquire_slot(f"llm:{BASE}", "next", 1, 60)
+    async with rig(Server([story]), slots=1) as r:
+        await tell(r)
+        assert await r.engine.acquire_slot(r.pool, "next", 1, 60)
 
 
 async def test_hurrying_stops_the_model_and_marks_the_cut() -> None:
-    r = await rig(Server([story]))
-    hurry = asyncio.Event()
-    pieces = []
-    async for piece in r.narrator.stream(facts("entrance"), hurry):
-        pieces.append(piece)
-        hurry.set()
+    async with rig(Server([story])) as r:
+        hurry = asyncio.Event()
+        pieces = []
+        async for piece in r.narrator.stream(facts("entrance"), hurry):
+            pieces.append(piece)
+            hurry.set()
     assert pieces == [Piece("문이", "llm"), Piece("…", "llm")]
 
 
 async def test_a_narration_taken_over_asks_the_model_to_go_on() -> None:
     server = Server([story])
-    await tell(await rig(server), already="문이 삐걱")
+    async with rig(server) as r:
+        await tell(r, already="문이 삐걱")
     body = server.chats[0]
     assert body["continue_final_message"] is True
     messages = body["messages"]
@@ -166,21 +178,31 @@ async def test_a_narration_taken_over_asks_the_model_to_go_on() -> None:
 
 async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() -> None:
     server = Server([busy, busy, story])
-    r = await rig(server)
-    await tell(r)
-    await tell(r)  # the second failure in a row opens the breaker
-    assert r.endpoints.all[0].breaker.state is State.OPEN
-    pieces = await tell(r)
-    assert len(server.chats) == 2  # no call while open
-    assert r.metrics.fallbacks["unavailable"] == 1
-    assert {p.source for p in pieces} == {"fallback"}
-    while r.endpoints.all[0].breaker.state is State.OPEN:  # cooldown 0.1 s, then a probe
-        r.endpoints.ready()
-        await asyncio.sleep(0.02)
-    assert server.probes == 1
-    pieces = await tell(r)
-    assert "".join(p.text for p in pieces) == STORY
-    assert r.endpoints.all[0].breaker.state is State.CLOSED
+    async with rig(server) as r:
+        await tell(r)
+        await tell(r)  # the second failure in a row opens the breaker
+        assert r.endpoints.all[0].breaker.state is State.OPEN
+        pieces = await tell(r)
+        assert len(server.chats) == 2  # no call while open
+        assert r.metrics.fallbacks["unavailable"] == 1
+        assert {p.source for p in pieces} == {"fallback"}
+        while r.endpoints.all[0].breaker.state is State.OPEN:  # cooldown 0.1 s, then a probe
+            r.endpoints.ready()
+            await asyncio.sleep(0.02)
+        assert server.probes == 1
+        pieces = await tell(r)
+        assert "".join(p.text for p in pieces) == STORY
+        assert r.endpoints.all[0].breaker.state is State.CLOSED
+
+
+async def test_an_unreachable_endpoint_fails_its_probe() -> None:
+    server = Server([story], health=503)
+    async with rig(server) as r:
+        endpoint = r.endpoints.all[0]
+        assert not await r.endpoints.healthy(endpoint)
+        assert server.probes == 1
+        endpoint.base = "http://127.0.0.1:9"  # nothing listens on the discard port
+        assert not await r.endpoints.healthy(endpoint)
 
 
 def test_a_breaker_opens_longer_each_time_a_probe_fails() -> None:
@@ -209,7 +231,7 @@ def test_endpoint_urls_are_normalised_and_checked() -> None:
 
 
 async def test_the_least_busy_endpoint_is_chosen_first() -> None:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(Server([story])))
+    client = HTTPClient()
     endpoints = Endpoints.from_urls(client, "http://a,http://b", failures=2, cooldown=1)
     endpoints.all[0].outstanding = 3
     assert [e.base for e in endpoints.ready()] == ["http://b", "http://a"]
@@ -217,18 +239,11 @@ async def test_the_least_busy_endpoint_is_chosen_first() -> None:
 
 
 async def test_closing_the_narration_early_closes_the_request_and_frees_the_slot() -> None:
-    bodies: list[Chunks] = []
-
-    def reply() -> httpx.Response:
-        response = sse([ROLE.encode(), content("문이").encode(), b""], [0, 0, float("inf")])
-        assert isinstance(response.stream, Chunks)
-        bodies.append(response.stream)
-        return response
-
-    r = await rig(Server([reply]), slots=1)
-    stream = r.narrator.stream(facts("entrance"), asyncio.Event())
-    async with contextlib.aclosing(stream):
-        assert await anext(stream) == Piece("문이", "llm")
-    assert bodies[0].closed
-    assert r.metrics.in_flight == 0
-    assert await r.engine.acquire_slot(f"llm:{BASE}", "next", 1, 60)
+    reply = sse([ROLE, content("문이"), ""], [0, 0, float("inf")])
+    async with rig(Server([lambda: reply]), slots=1) as r:
+        stream = r.narrator.stream(facts("entrance"), asyncio.Event())
+        async with contextlib.aclosing(stream):
+            assert await anext(stream) == Piece("문이", "llm")
+        await asyncio.wait_for(r.http.served[0].left.wait(), 1)  # the server saw it go
+        assert r.metrics.in_flight == 0
+        assert await r.engine.acquire_slot(r.pool, "next", 1, 60)

@@ -14,6 +14,7 @@ import pytest
 
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
+from llm.http_client import HTTPClient
 from llm.sim_config import DEFAULT_MODEL, SimConfig
 from tests.support.server import Server, running_sim
 from tests.support.sim import configure, sim_stats, until
@@ -49,10 +50,20 @@ def body(messages: list[dict[str, str]] = KOREAN, max_tokens: int = 300) -> dict
     return request_body(messages, Sampling(DEFAULT_MODEL, max_tokens, 0.7, 0.9), False)
 
 
-async def read(sim: Server, request: dict[str, Any], budgets: Budgets = QUICK) -> list[str]:
-    async with httpx.AsyncClient() as client:
-        url = f"{sim.base_url}/v1/chat/completions"
-        return [t async for t in stream_chat(client, url, request, budgets, StreamStats())]
+async def read(
+    sim: Server,
+    request: dict[str, Any],
+    budgets: Budgets = QUICK,
+    stats: StreamStats | None = None,
+    client: HTTPClient | None = None,
+) -> list[str]:
+    own = client or HTTPClient()
+    url = f"{sim.base_url}/v1/chat/completions"
+    try:
+        return [t async for t in stream_chat(own, url, request, budgets, stats or StreamStats())]
+    finally:
+        if client is None:
+            await own.aclose()
 
 
 async def fail(sim: Server, budgets: Budgets = QUICK) -> ModelError:
@@ -165,10 +176,13 @@ async def test_fault_error_sends_an_error_event_after_some_tokens(sim: Server) -
     texts: list[str] = []
 
     async def collect() -> None:
-        async with httpx.AsyncClient() as client:
-            url = f"{sim.base_url}/v1/chat/completions"
+        client = HTTPClient()
+        url = f"{sim.base_url}/v1/chat/completions"
+        try:
             async for text in stream_chat(client, url, body(ENGLISH), QUICK, StreamStats()):
                 texts.append(text)
+        finally:
+            await client.aclose()
 
     with pytest.raises(ModelError) as raised:
         await collect()
@@ -195,15 +209,55 @@ async def test_fault_trickle_breaches_the_total_budget(sim: Server) -> None:
 async def test_a_client_that_goes_away_aborts_the_generation(sim: Server) -> None:
     await configure(sim, tps=20.0, output_tokens=200)
     before = await sim_stats(sim)
-    async with httpx.AsyncClient() as client:
-        url = f"{sim.base_url}/v1/chat/completions"
-        stream = stream_chat(client, url, body(), QUICK, StreamStats())
-        async with contextlib.aclosing(stream):
-            await anext(stream)
-            assert (await sim_stats(sim))["running"] == 1
+    client = HTTPClient()
+    url = f"{sim.base_url}/v1/chat/completions"
+    stream = stream_chat(client, url, body(), QUICK, StreamStats())
+    async with contextlib.aclosing(stream):
+        await anext(stream)
+        assert (await sim_stats(sim))["running"] == 1
     after = await until(sim, lambda s: s["running"] == 0)
     assert after["aborted"] == before["aborted"] + 1
     assert after["completed"] == before["completed"]
+    await configure(sim, tps=200.0, output_tokens=20)
+    assert await read(sim, body(), client=client)  # on a new connection: the old one is gone
+    assert client.opened == 2
+    await client.aclose()
+
+
+async def test_a_stream_read_to_done_has_its_counts_and_leaves_the_connection_open(
+    sim: Server,
+) -> None:
+    client = HTTPClient()
+    for _ in range(3):
+        stats = StreamStats()
+        texts = await read(sim, body(), stats=stats, client=client)
+        assert (stats.finish_reason, stats.completion_tokens) == ("stop", 21)  # the usage chunk
+        assert stats.pieces == len(texts) == 20
+    await client.aclose()
+    assert client.opened == 1
+
+
+async def test_events_cut_inside_korean_characters_read_whole(sim: Server) -> None:
+    await configure(sim, split_bytes=7)
+    try:
+        stats = StreamStats()
+        text = "".join(await read(sim, body(KOREAN), stats=stats))
+    finally:
+        await configure(sim, split_bytes=0)
+    assert any("가" <= ch <= "힣" for ch in text)
+    assert "\ufffd" not in text
+    assert (stats.pieces, stats.completion_tokens) == (20, 21)
+
+
+async def test_keep_alive_comments_while_the_first_token_is_awaited_are_skipped(
+    sim: Server,
+) -> None:
+    await configure(sim, ttft=0.45, keep_alive=0.1)
+    stats = StreamStats()
+    texts = await read(sim, body(ENGLISH), stats=stats)
+    assert len(texts) == 20
+    assert stats.first_text is not None
+    assert stats.first_text - stats.started >= 0.45
 
 
 async def test_beyond_max_num_seqs_requests_wait_and_beyond_the_queue_get_503(

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -20,7 +21,14 @@ from storage.engine import Snapshot
 from storage.redis import RedisEngine
 from storage.serial import table_bytes
 from tests.storage.test_engine_contract import delta
-from tests.support.redis import REDIS_URL, delete_prefix, free_port, throwaway_prefix
+from tests.storage.test_narration_lane import piece, telling
+from tests.support.redis import (
+    REDIS_URL,
+    PrivateRedis,
+    delete_prefix,
+    free_port,
+    throwaway_prefix,
+)
 
 
 @pytest.fixture
@@ -150,3 +158,30 @@ async def test_a_table_restored_at_an_old_version_is_never_mistaken_for_a_cached
     seen = await engine.load(table.session)  # version 2 again, but not the cached version 2
     assert seen is not None
     assert (seen.version, seen.seq, seen.table.round) == (2, 1_000_001, 2)
+
+
+async def test_lane_appends_of_one_tick_share_a_round_trip_and_survive_a_lost_script_cache(
+    tmp_path: Path,
+) -> None:
+    server = PrivateRedis(tmp_path)  # of its own: the count of script calls is all ours
+    server.start()
+    engine = RedisEngine.from_url(server.url, prefix="lane:")
+    client = Redis.from_url(server.url)
+    try:
+        tables = [await telling(engine) for _ in range(3)]
+        await client.script_flush()  # as a restarted Redis: no script is known
+        await client.config_resetstat()
+        appended = await asyncio.gather(
+            *(engine.append(t.session, piece(f"{n}번"), "llm") for n, t in enumerate(tables))
+        )
+        stats = await client.info("commandstats")
+        loaded = [await engine.load(t.session) for t in tables]
+    finally:
+        await client.aclose()
+        await engine.close()
+        server.stop()
+    assert [a.seq for a in appended] == [1, 1, 1]
+    # one batch of three, refused (no script), the script loaded, the three sent again
+    assert stats["cmdstat_evalsha"]["calls"] == 6
+    assert stats["cmdstat_script|load"]["calls"] == 1
+    assert [s.told.text if s and s.told else None for s in loaded] == ["0번", "1번", "2번"]

@@ -6,12 +6,11 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-import httpx
-
 from llm.chat import Sampling
 from llm.client import Budgets
 from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
+from llm.http_client import HTTPClient
 from llm.metrics import NarrationMetrics
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Narrator
@@ -65,9 +64,7 @@ class NarratorSetup:
             total=settings.llm_total_seconds,
         )
         planned = settings.llm_slots * len(endpoint_bases(settings.llm_url)) + SPARE_CONNECTIONS
-        client = httpx.AsyncClient(  # one stream holds one connection: room for every slot
-            limits=httpx.Limits(max_connections=planned, max_keepalive_connections=planned)
-        )
+        client = HTTPClient(max_connections=planned)  # a stream holds a connection
         endpoints = Endpoints.from_urls(
             client, settings.llm_url, settings.llm_breaker_failures, settings.llm_breaker_seconds
         )

@@ -1,17 +1,21 @@
-"""Runs narrations: takes the narrator's pieces and commits them to the session's log.
+"""The relay: takes the narrator's pieces and appends them to the table's narration lane.
 
 Pieces are gathered into one `narration.delta` per coalescing window, so a fast stream does
 not become one frame per token per player: the first piece after a quiet window leaves at
 once, the ones that follow it within the window leave together at the window's end. The
-narrator runs in a task of its own, so a piece never waits for the next one.
+narrator then runs in a task of its own, so a piece never waits for the next one. With the
+window off, each piece leaves as it comes, straight from the narrator's loop.
 
-Deltas are session events like any other: a player who reconnects mid-narration gets the
-text they missed from the log, then the live tail. Whatever happens to the narrator, the
-narration is ended, so a table never hangs.
+Deltas go through the engine's narration lane (`Engine.append`): logged with the next `seq`
+and rung out like any event, but without running the rules or rewriting the table. Only the
+start and the end of a narration are rules commands; the end carries the whole text. A player
+who reconnects mid-narration gets the text they missed from the log (or a sync with the text
+the lane holds), then the live tail. Whatever happens to the narrator, the narration is
+ended, so a table never hangs.
 
 A narration belongs to the process that holds its lease. The holder renews the lease and
-keeps pushing a watchdog deadline ahead of it; if the holder dies, the watchdog falls due in
-another process, which takes the lease and goes on from the text already in the log.
+keeps pushing a watchdog timer ahead of it; if the holder dies, the watchdog falls due in
+another process, which takes the lease and goes on from the text the lane holds.
 """
 
 from __future__ import annotations
@@ -23,23 +27,24 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from game import commands as c
+from game.effects import NarrationWatch, timer_key
+from game.state import Told
 from llm.facts import facts_for
 from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
+from protocol.events import NarrationDelta
 from protocol.types import NarrationId, NarrationSource, SessionId
 from realtime.clock import now_ms
-from storage.engine import Deadline, Engine, EngineUnavailable
+from storage.engine import Deadline, Engine, EngineUnavailable, NotStreaming
 
 log = logging.getLogger("maratang.narration")
 
 Execute = Callable[[SessionId, c.Command], Awaitable[object]]
-WATCHDOG = "narration"
-"""The kind of deadline that watches over a running narration."""
 
 
-class Narrations:
-    """The narrations this process is running, at most one per session."""
+class Relay:
+    """The narrations this process relays, at most one per table."""
 
     def __init__(
         self,
@@ -124,7 +129,7 @@ class Narrations:
             keeper.cancel()
         if done:  # a paused narration keeps its watchdog: it is taken up again later
             with contextlib.suppress(EngineUnavailable):
-                await self._engine.cancel_deadline(session, WATCHDOG, nid)
+                await self._engine.cancel_deadline(session, *timer_key(NarrationWatch(nid)))
                 await self._engine.release_lease(lease, self._holder)
 
     async def _keep(
@@ -144,7 +149,7 @@ class Narrations:
 
     async def _watch(self, session: SessionId, nid: NarrationId) -> None:
         due = now_ms() + int(self._lease * 1000)
-        await self._engine.set_deadline(Deadline(session, WATCHDOG, nid, due))
+        await self._engine.set_deadline(Deadline(session, *timer_key(NarrationWatch(nid)), due))
 
     # Telling ------------------------------------------------------------------------------
 
@@ -155,18 +160,15 @@ class Narrations:
         except EngineUnavailable:
             return False
         narration = snapshot.table.narration if snapshot else None
-        if snapshot is None or narration is None or narration.nid != nid:
+        if snapshot is None or narration is None or snapshot.table.streaming != nid:
             return True
-        if not narration.streaming:
-            return True
-        told = _Told(narration.text, narration.told_by)
+        lane = snapshot.told if snapshot.told and snapshot.told.nid == nid else Told(nid)
+        told = _Told(lane.text, lane.by)
         try:
             facts = facts_for(snapshot.table, narration)
-            await self._relay(
-                session, nid, self._narrator.stream(facts, hurry, narration.text), told
-            )
-        except ProtocolError:
-            return True  # the table closed or moved on: nothing left to tell
+            await self._relay(session, nid, self._narrator.stream(facts, hurry, lane.text), told)
+        except NotStreaming:
+            pass  # the table moved on or went away: the end below says which
         except EngineUnavailable as exc:
             log.warning(
                 "narration %s of %s paused: the engine is unreachable (%s)", nid, session, exc
@@ -186,6 +188,9 @@ class Narrations:
     async def _relay(
         self, session: SessionId, nid: NarrationId, pieces: AsyncGenerator[Piece, None], told: _Told
     ) -> None:
+        if self._window <= 0:
+            await self._relay_each(session, nid, pieces, told)
+            return
         loop = asyncio.get_running_loop()
         pending: list[Piece] = []
         arrived = asyncio.Event()
@@ -217,13 +222,24 @@ class Narrations:
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
 
+    async def _relay_each(
+        self, session: SessionId, nid: NarrationId, pieces: AsyncGenerator[Piece, None], told: _Told
+    ) -> None:
+        """With coalescing off every piece leaves as it comes, from the narrator's own loop:
+        no second task, and no wake-up of one, per piece."""
+        async with contextlib.aclosing(pieces):
+            async for piece in pieces:
+                told.add(piece)
+                await self._flush(session, nid, [piece])
+
     async def _flush(self, session: SessionId, nid: NarrationId, pending: list[Piece]) -> None:
         if not pending:
             return
         taken = pending[:]
         del pending[:]
         source = overall_source(p.source for p in taken)
-        await self._execute(session, c.NarrateDelta(nid, "".join(p.text for p in taken), source))
+        delta = NarrationDelta(nid=nid, text="".join(p.text for p in taken))
+        await self._engine.append(session, delta, source)
 
 
 @dataclass
