@@ -32,7 +32,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.model_readers import FloorReads, open_reader
-from bench.procs import cpu_seconds, free_port, pinned
+from bench.procs import cpu_seconds, free_port, pinned, wait_for_port
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats
 from llm.sim_config import DEFAULT_MODEL
@@ -135,15 +134,8 @@ def start_sim(args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
         *("--max-num-seqs", "100000", "--log-level", "warning"),
     ]
     process = subprocess.Popen(command, cwd=ROOT, preexec_fn=pinned(1))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the simulator did not start") from None
-            time.sleep(0.05)
+    wait_for_port(process, port, "the simulator", 20)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def measure(

@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from bench.procs import (
     free_port,
     pinned,
     remove_keys,
+    wait_for_port,
 )
 from bench.rawws import RawSocket, connect
 
@@ -157,15 +157,8 @@ def start(command: list[str], env: dict[str, str], cpu: int) -> tuple[subprocess
     process = subprocess.Popen(
         [*command, "--port", str(port)], cwd=ROOT, env=env, preexec_fn=pinned(cpu)
     )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{command[3]} did not start") from None
-            time.sleep(0.05)
+    wait_for_port(process, port, command[3], 20)
+    return process, f"http://127.0.0.1:{port}"
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

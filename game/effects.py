@@ -44,27 +44,28 @@ class NarrationWatch:
 
 Timer = RoundDue | GraceEnds | NarrationWatch
 
-_KINDS: dict[type, str] = {RoundDue: "round", GraceEnds: "grace", NarrationWatch: "narration"}
+ROUND, GRACE, WATCH = "round", "grace", "narration"
+"""The kinds timers are stored under."""
 
 
 def timer_key(timer: Timer) -> tuple[str, str]:
     """The (kind, key) a timer is stored under, beside its table's session."""
     match timer:
         case RoundDue(round=number):
-            return _KINDS[RoundDue], str(number)
+            return ROUND, str(number)
         case GraceEnds(player=player):
-            return _KINDS[GraceEnds], player
+            return GRACE, player
         case NarrationWatch(nid=nid):
-            return _KINDS[NarrationWatch], nid
+            return WATCH, nid
 
 
 def timer_of(kind: str, key: str) -> Timer | None:
     """The timer stored under (kind, key); None for one this release does not know."""
-    if kind == _KINDS[RoundDue] and key.isascii() and key.isdigit():
+    if kind == ROUND and key.isascii() and key.isdigit():
         return RoundDue(int(key))
-    if kind == _KINDS[GraceEnds]:
+    if kind == GRACE:
         return GraceEnds(PlayerId(key))
-    if kind == _KINDS[NarrationWatch]:
+    if kind == WATCH:
         return NarrationWatch(NarrationId(key))
     return None
 

@@ -162,7 +162,7 @@ class Relay:
         narration = snapshot.table.narration if snapshot else None
         if snapshot is None or narration is None or snapshot.table.streaming != nid:
             return True
-        lane = snapshot.told if snapshot.told and snapshot.told.nid == nid else Told(nid)
+        lane = snapshot.told or Told(nid)  # `load` gives the lane of the narration it streams
         told = _Told(lane.text, lane.by)
         try:
             facts = facts_for(snapshot.table, narration)

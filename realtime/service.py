@@ -60,6 +60,7 @@ from storage.engine import (
     Engine,
     Snapshot,
     VersionConflict,
+    lane,
 )
 from storage.records import Records
 
@@ -138,7 +139,7 @@ class TableService:
                 logged = await self._engine.commit(session, snapshot.version, table, events)
             except VersionConflict:
                 continue
-            told = snapshot.told if snapshot.told and snapshot.told.nid == table.streaming else None
+            told = lane(table, snapshot.told)
             after = Snapshot(table, snapshot.version + 1, logged[-1].seq, told)
             await self._carry_out(after, self._effects(snapshot.table, table, events))
             return after

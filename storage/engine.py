@@ -28,11 +28,20 @@ class Snapshot:
     `load`: present exactly while the table streams one)."""
 
 
+def lane(table: Table, told: Told | None) -> Told | None:
+    """What the lane holds beside `table`: `told` while the table streams that narration, an
+    empty lane when it streams another, nothing when it streams none."""
+    streaming = table.streaming
+    if streaming is None:
+        return None
+    return told if told is not None and told.nid == streaming else Told(streaming)
+
+
 def folded(snapshot: Snapshot) -> Table:
     """The table with the lane's text in its streaming narration: the one value a stored
     snapshot keeps (`unfolded` takes it apart again)."""
-    narration, told = snapshot.table.narration, snapshot.told
-    if narration is None or told is None or told.nid != snapshot.table.streaming:
+    narration, told = snapshot.table.narration, lane(snapshot.table, snapshot.told)
+    if narration is None or told is None:
         return snapshot.table
     return replace(snapshot.table, narration=replace(narration, text=told.text, told_by=told.by))
 

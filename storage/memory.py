@@ -26,6 +26,7 @@ from storage.engine import (
     NotStreaming,
     Snapshot,
     VersionConflict,
+    lane,
 )
 
 DEFAULT_HISTORY = 2000
@@ -33,15 +34,6 @@ CLAIM_LIMIT = 100
 """Deadlines one `claim_due` hands out (the rest on the next call), as the Redis engine."""
 SESSION = "session"
 TALLY = "tally"
-
-
-def _lane(table: Table, told: Told | None) -> Told | None:
-    """What the lane holds once `table` is stored: `told` while the table streams the same
-    narration, an empty lane when it streams another, nothing when it streams none."""
-    streaming = table.streaming
-    if streaming is None:
-        return None
-    return told if told is not None and told.nid == streaming else Told(streaming)
 
 
 class MemoryEngine:
@@ -71,7 +63,7 @@ class MemoryEngine:
         self._reap()
         if table.code in self._codes:
             raise CodeTaken(table.code)
-        snapshot = Snapshot(table, version=1, seq=0)
+        snapshot = Snapshot(table, version=1, seq=0, told=lane(table, None))
         self._snapshots[table.session] = snapshot
         self._logs[table.session] = deque(maxlen=self._history)
         self._codes[table.code] = table.session
@@ -82,7 +74,7 @@ class MemoryEngine:
         session = snapshot.table.session
         if session in self._snapshots:
             return False
-        told = _lane(snapshot.table, snapshot.told)
+        told = lane(snapshot.table, snapshot.told)
         snapshot = Snapshot(snapshot.table, snapshot.version, snapshot.seq, told)
         self._snapshots[session] = snapshot
         self._logs[session] = deque(maxlen=self._history)
@@ -108,7 +100,7 @@ class MemoryEngine:
         )
         seq = current.seq + len(logged)
         self._snapshots[session] = Snapshot(
-            table, current.version + 1, seq, _lane(table, current.told)
+            table, current.version + 1, seq, lane(table, current.told)
         )
         self._log(session, logged)
         return logged
@@ -119,7 +111,7 @@ class MemoryEngine:
         current = self._snapshots.get(session)
         if current is None or current.table.streaming != delta.nid:
             raise NotStreaming(session, delta.nid)
-        told = current.told or Told(delta.nid)  # a table created streaming has no lane yet
+        told = current.told or Told(delta.nid)
         by = told.by if source in told.by else (*told.by, source)
         told = Told(delta.nid, told.text + delta.text, by)
         logged = Logged(session, current.seq + 1, delta)

@@ -40,6 +40,7 @@ from storage.engine import (
     NotStreaming,
     Snapshot,
     VersionConflict,
+    lane,
     unfolded,
 )
 from storage.redis_batch import ScriptBatch
@@ -171,7 +172,7 @@ class RedisEngine:
         table = snapshot.table
         state, _, told_key = self._state_keys(table.session)
         keys = [state, self._key("code", table.code), told_key]
-        told = snapshot.told if snapshot.told and snapshot.told.nid == table.streaming else None
+        told = lane(table, snapshot.told)
         epoch = secrets.token_hex(6).encode()
         args: list[EncodableT] = [
             table.session,
