@@ -1,0 +1,90 @@
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Maratang.Protocol;
+
+namespace Maratang
+{
+    /// <summary>How one socket ended.</summary>
+    public sealed class Disconnect
+    {
+        /// <summary>The close code (1006: lost without a close frame), or 0 for a refused handshake.</summary>
+        public int Code { get; }
+
+        /// <summary>The HTTP status of a refused handshake (403: unknown protocol version), or 0.</summary>
+        public int HttpStatus { get; }
+
+        /// <summary>The <c>error</c> code the server sent just before closing (e.g. <c>unauthorized</c>), or null.</summary>
+        public string Error { get; }
+
+        /// <summary>Why, in words for logs.</summary>
+        public string Reason { get; }
+
+        /// <summary>Whether the client goes on to reconnect by itself.</summary>
+        public bool WillReconnect { get; }
+
+        public Disconnect(int code, int httpStatus, string error, string reason, bool willReconnect)
+        {
+            Code = code;
+            HttpStatus = httpStatus;
+            Error = error;
+            Reason = reason;
+            WillReconnect = willReconnect;
+        }
+
+        public override string ToString()
+        {
+            string what = HttpStatus != 0 ? "HTTP " + HttpStatus : "close " + Code;
+            return what + (Error != null ? " (" + Error + ")" : "") + ": " + Reason;
+        }
+    }
+
+    /// <summary>One socket, from its opening to its end, and the commands waiting on it.</summary>
+    internal sealed class Link
+    {
+        public readonly ITransport Transport;
+
+        /// <summary>Commands sent on this socket, by rid, waiting for their answer.</summary>
+        public readonly Dictionary<string, TaskCompletionSource<Message>> Pending =
+            new Dictionary<string, TaskCompletionSource<Message>>();
+
+        /// <summary>The close code and reason, once the transport reports the end.</summary>
+        public readonly TaskCompletionSource<KeyValuePair<int, string>> Closed =
+            new TaskCompletionSource<KeyValuePair<int, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public readonly TaskCompletionSource<bool> Welcomed =
+            new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The table this socket asked to resume, or null.</summary>
+        public Resume Resumed;
+
+        /// <summary>The last <c>error</c> that answered no command (e.g. a refused hello).</summary>
+        public Error Refusal;
+
+        /// <summary>Stops the liveness ping; null while none runs.</summary>
+        public CancellationTokenSource Liveness;
+
+        public Link(ITransport transport)
+        {
+            Transport = transport;
+            transport.Closed += (code, reason) => Closed.TrySetResult(new KeyValuePair<int, string>(code, reason));
+        }
+
+        public bool IsWelcomed => Welcomed.Task.IsCompleted;
+
+        public void StopLiveness()
+        {
+            if (Liveness == null) return;
+            Liveness.Cancel();
+            Liveness = null;
+        }
+
+        /// <summary>Fails every command still waiting: the socket that carried them is gone.</summary>
+        public void FailPending(string reason)
+        {
+            foreach (TaskCompletionSource<Message> waiting in Pending.Values)
+                waiting.TrySetException(new MaratangException(MaratangException.ConnectionLost, reason, retry: true));
+            Pending.Clear();
+        }
+    }
+}

@@ -1,0 +1,424 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Maratang.Protocol;
+using Newtonsoft.Json;
+
+namespace Maratang
+{
+    /// <summary>
+    /// The connection: one supervisor loop opens a socket, says hello (resuming the table from its
+    /// seq), keeps it alive with a liveness ping, and after it ends waits out a full-jitter backoff
+    /// and opens the next one — until a terminal ending, the retry budget, or the app stops it.
+    /// Frames are handled one at a time under one lock, so the view and seq are never raced.
+    /// </summary>
+    public sealed partial class MaratangClient
+    {
+        private readonly Backoff _backoff;
+        private readonly TransportFactory _transports;
+        private readonly Wakeup _wake = new Wakeup();
+        private TaskCompletionSource<Link> _ready = NewReady();
+        private Task _supervisor;
+        private Link _link;
+        private TimeSpan _heartbeat = TimeSpan.FromSeconds(20);
+        private TimeSpan _byeDelay;
+        private bool _paused;
+        private bool _kick;
+        private bool _stopping;
+
+        /// <summary>True while a welcomed socket is open.</summary>
+        public bool IsConnected
+        {
+            get { lock (_gate) return _link != null && _link.IsWelcomed; }
+        }
+
+        /// <summary>
+        /// Connects (if not already) and completes once welcomed. From then on the client
+        /// reconnects by itself; it fails with a <see cref="MaratangException"/> when it stops
+        /// for good first (its code: the server's error, such as <c>unauthorized</c>, or
+        /// <see cref="MaratangException.Offline"/>).
+        /// </summary>
+        public Task ConnectAsync()
+        {
+            lock (_gate)
+            {
+                if (Token == null) throw new InvalidOperationException("sign in (or set Token) before connecting");
+                if (_supervisor == null || _supervisor.IsCompleted)
+                {
+                    _stopping = false;
+                    _backoff.Reset();
+                    if (_ready.Task.IsCompleted) _ready = NewReady();
+                    _supervisor = Task.Run(SuperviseAsync);
+                }
+                return _ready.Task;
+            }
+        }
+
+        /// <summary>Closes the socket (1000) and stops reconnecting; the seat stays held for the grace period.</summary>
+        public async Task DisconnectAsync()
+        {
+            Link link;
+            Task supervisor;
+            lock (_gate)
+            {
+                _stopping = true;
+                link = _link;
+                supervisor = _supervisor;
+            }
+            _wake.Set();
+            if (link != null)
+            {
+                link.Transport.Close(CloseCode.Normal, "bye");
+                if (await Task.WhenAny(link.Closed.Task, Task.Delay(_options.ConnectTimeout)).ConfigureAwait(false) != link.Closed.Task)
+                    link.Transport.Abort();
+            }
+            if (supervisor != null) await supervisor.ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// The app went to the background: stop the liveness ping and the reconnect loop. No
+        /// attempt is spent while paused; the socket is left as it is.
+        /// </summary>
+        public void Pause()
+        {
+            lock (_gate)
+            {
+                if (_paused) return;
+                _paused = true;
+                _link?.StopLiveness();
+            }
+            _wake.Set();
+        }
+
+        /// <summary>
+        /// The app is back: probe the socket at once (a ping with a short timeout) and replace it
+        /// if it died meanwhile, or reconnect at once if it is gone — with the retry budget reset.
+        /// </summary>
+        public void Resume()
+        {
+            Link link;
+            lock (_gate)
+            {
+                if (!_paused) return;
+                _paused = false;
+                _kick = true;
+                _backoff.Reset();
+                link = _link;
+            }
+            _wake.Set();
+            if (link != null && link.IsWelcomed) Task.Run(() => ProbeAfterResumeAsync(link));
+        }
+
+        public void Dispose()
+        {
+            Link link;
+            lock (_gate)
+            {
+                _stopping = true;
+                link = _link;
+            }
+            _wake.Set();
+            link?.Transport.Abort();
+            _http.Dispose();
+        }
+
+        private async Task SuperviseAsync()
+        {
+            bool retry = false;
+            while (true)
+            {
+                Task woken;
+                TimeSpan delay = TimeSpan.Zero;
+                bool paused;
+                lock (_gate)
+                {
+                    woken = _wake.Current;
+                    paused = _paused;
+                    if (_stopping)
+                    {
+                        Finish(new Disconnect(CloseCode.Normal, 0, null, "closed by the app", false));
+                        return;
+                    }
+                    if (!paused && retry && !_kick)
+                    {
+                        if (_backoff.Exhausted)
+                        {
+                            Finish(new Disconnect(ClosePolicy.Lost, 0, null,
+                                "gave up after " + _backoff.Budget + " attempts", false));
+                            return;
+                        }
+                        delay = NextDelay();
+                    }
+                    _kick = _kick && paused; // spent by this attempt
+                }
+                if (paused)
+                {
+                    await woken.ConfigureAwait(false);
+                    continue;
+                }
+                if (delay > TimeSpan.Zero && await Task.WhenAny(woken, Task.Delay(delay)).ConfigureAwait(false) == woken)
+                    continue;
+                Disconnect ending = await RunLinkAsync().ConfigureAwait(false);
+                if (!ending.WillReconnect)
+                {
+                    lock (_gate) Finish(ending);
+                    return;
+                }
+                retry = true;
+            }
+        }
+
+        /// <summary>Spends one attempt of the budget; announces it. Under the lock.</summary>
+        private TimeSpan NextDelay()
+        {
+            int attempt = _backoff.Attempt;
+            TimeSpan delay = _backoff.Next();
+            if (delay < _byeDelay) delay = _byeDelay;
+            _byeDelay = TimeSpan.Zero;
+            Emit(() => Reconnecting?.Invoke(attempt, delay));
+            return delay;
+        }
+
+        /// <summary>One socket, from opening to its end; how it ended.</summary>
+        private async Task<Disconnect> RunLinkAsync()
+        {
+            var link = new Link(_transports());
+            link.Transport.Message += text => OnFrame(link, text);
+            try
+            {
+                using (var timeout = new CancellationTokenSource(_options.ConnectTimeout))
+                    await link.Transport.ConnectAsync(_options.SocketUrl(), Wire.JsonSubprotocol, timeout.Token)
+                        .ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TransportException || e is OperationCanceledException)
+            {
+                link.Transport.Dispose();
+                int status = (e as TransportException)?.Status ?? 0;
+                return new Disconnect(0, status, null, e.Message, ClosePolicy.ShouldRetryHandshake(status));
+            }
+            await HelloAsync(link).ConfigureAwait(false);
+            Task late = Task.Delay(_options.ConnectTimeout);
+            if (await Task.WhenAny(link.Welcomed.Task, link.Closed.Task, late).ConfigureAwait(false) == late)
+                link.Transport.Abort();
+            KeyValuePair<int, string> closed = await link.Closed.Task.ConfigureAwait(false);
+            link.Transport.Dispose();
+            lock (_gate) return Ended(link, closed.Key, closed.Value);
+        }
+
+        private async Task HelloAsync(Link link)
+        {
+            Hello hello;
+            lock (_gate)
+            {
+                _link = link;
+                link.Resumed = _table.ResumePoint;
+                hello = new Hello { Token = Token, Resume = link.Resumed };
+                if (_stopping) link.Transport.Close(CloseCode.Normal, "bye");
+            }
+            try
+            {
+                await link.Transport.SendAsync(JsonCodec.Encode(hello), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TransportException)
+            {
+                link.Transport.Abort(); // its Closed reports the end
+            }
+        }
+
+        /// <summary>The socket is gone: fail what waited on it and say so. Under the lock.</summary>
+        private Disconnect Ended(Link link, int code, string reason)
+        {
+            _link = null;
+            link.StopLiveness();
+            link.FailPending("the socket closed (" + code + ")");
+            if (_ready.Task.IsCompleted) _ready = NewReady();
+            var ending = new Disconnect(code, 0, link.Refusal?.Code, link.Refusal?.Message ?? reason,
+                ClosePolicy.ShouldReconnect(code, _stopping));
+            if (link.IsWelcomed && ending.WillReconnect) Emit(() => Disconnected?.Invoke(ending));
+            return ending;
+        }
+
+        /// <summary>The client stops for good: commands fail from now on. Under the lock.</summary>
+        private void Finish(Disconnect ending)
+        {
+            if (_ready.Task.IsCompleted) _ready = NewReady();
+            _ready.TrySetException(new MaratangException(ending.Error ?? MaratangException.Offline, ending.ToString()));
+            Emit(() => Disconnected?.Invoke(ending));
+        }
+
+        /// <summary>The welcomed connection, waiting for one while the client reconnects.</summary>
+        private async Task<Link> ReadyAsync(CancellationToken timeout, string what)
+        {
+            Task<Link> ready;
+            lock (_gate)
+            {
+                if (_supervisor == null) throw new MaratangException(MaratangException.Offline, "not connected: call ConnectAsync");
+                ready = _ready.Task;
+            }
+            var expired = new TaskCompletionSource<bool>();
+            using (timeout.Register(() => expired.TrySetResult(true)))
+            {
+                if (await Task.WhenAny(ready, expired.Task).ConfigureAwait(false) != ready)
+                    throw new TimeoutException(what + " waited for a connection in vain");
+            }
+            return await ready.ConfigureAwait(false);
+        }
+
+        private void OnFrame(Link link, string text)
+        {
+            Message message;
+            try
+            {
+                message = JsonCodec.DecodeServer(text);
+            }
+            catch (Exception e) when (e is FormatException || e is JsonException)
+            {
+                return; // not a frame of this protocol: nothing in it can be applied
+            }
+            if (message == null) return; // a reply type newer than this SDK
+            lock (_gate)
+            {
+                if (link == _link) Handle(link, message);
+            }
+        }
+
+        private void Handle(Link link, Message message)
+        {
+            switch (message.T)
+            {
+                case MessageType.Welcome: OnWelcome(link, (Welcome)message); break;
+                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => waiting.TrySetResult(message)); break;
+                case MessageType.Pong: Answer(link, ((Pong)message).Rid, waiting => waiting.TrySetResult(message)); break;
+                case MessageType.Error: OnError(link, (Error)message); break;
+                case MessageType.Sync: OnSync((Sync)message); break;
+                case MessageType.Bye: _byeDelay = TimeSpan.FromMilliseconds(((Bye)message).RetryMs); break;
+                default:
+                    var e = message as SessionEvent;
+                    if (e != null) OnEvent(link, e);
+                    break;
+            }
+        }
+
+        private static void Answer(Link link, string rid, Action<TaskCompletionSource<Message>> settle)
+        {
+            TaskCompletionSource<Message> waiting;
+            if (rid != null && link.Pending.TryGetValue(rid, out waiting)) settle(waiting);
+        }
+
+        private void OnError(Link link, Error error)
+        {
+            if (error.Rid != null && link.Pending.ContainsKey(error.Rid))
+                Answer(link, error.Rid, waiting => waiting.TrySetException(MaratangException.From(error)));
+            else
+                link.Refusal = error;
+        }
+
+        private void OnWelcome(Link link, Welcome welcome)
+        {
+            link.Welcomed.TrySetResult(true);
+            Player = welcome.Player;
+            _table.Viewer = welcome.Player.Id;
+            _backoff.Reset();
+            _kick = false;
+            _heartbeat = TimeSpan.FromMilliseconds(welcome.HeartbeatMs);
+            if (link.Resumed != null && welcome.Session != link.Resumed.Session)
+            {
+                _table.Forget(); // the seat is gone: back to the lobby
+                EmitState();
+            }
+            if (!_paused) StartLiveness(link);
+            _ready.TrySetResult(link);
+            Emit(() => Welcomed?.Invoke(welcome));
+            Emit(() => Connected?.Invoke());
+        }
+
+        private void OnSync(Sync sync)
+        {
+            _table.Load(sync);
+            Emit(() => Synced?.Invoke(sync));
+            EmitState();
+        }
+
+        private void OnEvent(Link link, SessionEvent e)
+        {
+            switch (_table.Offer(e))
+            {
+                case Verdict.Applied:
+                    EmitEvent(e, _table.View);
+                    break;
+                case Verdict.Gap:
+                    link.Transport.Abort(); // events were lost: a new socket resumes from our seq
+                    break;
+            }
+        }
+
+        /// <summary>Starts the liveness ping of a welcomed socket. Under the lock.</summary>
+        private void StartLiveness(Link link)
+        {
+            TimeSpan interval = _options.PingInterval ?? _heartbeat;
+            TimeSpan timeout = _options.PingTimeout ?? interval;
+            if (link.Transport.KeepsAlive)
+            {
+                link.Transport.StartLiveness((int)interval.TotalMilliseconds, (int)timeout.TotalMilliseconds);
+                return;
+            }
+            link.StopLiveness();
+            link.Liveness = new CancellationTokenSource();
+            CancellationToken stop = link.Liveness.Token;
+            Task.Run(() => LivenessAsync(link, interval, timeout, stop));
+        }
+
+        private async Task LivenessAsync(Link link, TimeSpan interval, TimeSpan timeout, CancellationToken stop)
+        {
+            try
+            {
+                do await Task.Delay(interval, stop).ConfigureAwait(false);
+                while (!stop.IsCancellationRequested && await ProbeAsync(link, timeout).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException)
+            {
+                // paused, or the socket ended
+            }
+        }
+
+        /// <summary>A ping on <paramref name="link"/>; a socket that does not answer in time is aborted (and replaced).</summary>
+        private async Task<bool> ProbeAsync(Link link, TimeSpan timeout)
+        {
+            using (var expiry = new CancellationTokenSource(timeout))
+            {
+                try
+                {
+                    await SendAsync(link, new Ping { Ts = NowMs() }, expiry.Token).ConfigureAwait(false);
+                    return true;
+                }
+                catch (TimeoutException)
+                {
+                    link.Transport.Abort();
+                    return false;
+                }
+                catch (MaratangException)
+                {
+                    return true; // refused (rate limited: alive) or already lost: nothing to replace
+                }
+            }
+        }
+
+        private async Task ProbeAfterResumeAsync(Link link)
+        {
+            if (!await ProbeAsync(link, _options.ResumeProbeTimeout).ConfigureAwait(false)) return;
+            lock (_gate)
+            {
+                _kick = false;
+                if (_link == link && !_paused) StartLiveness(link);
+            }
+        }
+
+        private static TaskCompletionSource<Link> NewReady()
+        {
+            var ready = new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ready.Task.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observed: no unobserved-exception noise
+            return ready;
+        }
+    }
+}
