@@ -6,9 +6,11 @@ using Maratang.Protocol;
 namespace Maratang
 {
     /// <summary>
-    /// The table after one session event, as the server's own view code would show it. Pure: the
-    /// view passed in is never changed (a new one comes back, sharing the parts that did not
-    /// change), so a view handed to game code stays as it was. Unknown events change nothing.
+    /// The table after one session event: the rules of the reference reducer
+    /// (<c>protocol/reducer.py</c>), judged by <c>protocol/vectors/reducer.json</c>. Pure: the view
+    /// passed in is never changed (a new one comes back, sharing the parts that did not change),
+    /// so a view handed to game code stays as it was. <c>game.started</c> and events of unknown
+    /// types change nothing: the round a game starts comes with <c>round.started</c>.
     /// </summary>
     public static class TableReducer
     {
@@ -23,7 +25,6 @@ namespace Maratang
                 case MessageType.PlayerBack: return WithSeat(view, ((PlayerBack)e).Player, s => s.Away = false);
                 case MessageType.HostChanged: return Copy(view, v => v.Host = ((HostChanged)e).Host);
                 case MessageType.SettingsChanged: return SettingsChanged(view, (SettingsChanged)e);
-                case MessageType.GameStarted: return GameStarted(view, (GameStarted)e);
                 case MessageType.RoundStarted: return RoundStarted(view, (RoundStarted)e);
                 case MessageType.BowlSubmitted: return BowlSubmitted(view, (BowlSubmitted)e);
                 case MessageType.RoundResolved: return RoundResolved(view, (RoundResolved)e);
@@ -75,15 +76,6 @@ namespace Maratang
             return Copy(view, v => { v.Phase = "over"; v.Deadline = null; v.Ranking = e.Ranking; });
         }
 
-        private static TableView GameStarted(TableView view, GameStarted e)
-        {
-            TableView next = WithSeats(view, s => { s.Total = 0; s.Submitted = false; });
-            next.Settings = new Settings { Rounds = e.Rounds, Seconds = view.Settings.Seconds, Lang = view.Settings.Lang };
-            next.Ranking = null;
-            next.Results = null;
-            return next;
-        }
-
         private static TableView RoundStarted(TableView view, RoundStarted e)
         {
             TableView next = WithSeats(view, s => s.Submitted = false);
@@ -110,19 +102,25 @@ namespace Maratang
             return next;
         }
 
+        /// <summary>A delta or end of a narration this view never saw start changes nothing.</summary>
         private static TableView NarrationDelta(TableView view, NarrationDelta e)
         {
             NarrationView current = view.Narration;
-            NarrationView next = current != null && current.Nid == e.Nid
-                ? new NarrationView { Nid = current.Nid, Kind = current.Kind, Text = current.Text + e.Text }
-                : new NarrationView { Nid = e.Nid, Text = e.Text };
-            return Copy(view, v => v.Narration = next);
+            if (current == null || current.Nid != e.Nid) return view;
+            return Copy(view, v => v.Narration = new NarrationView
+            {
+                Nid = current.Nid, Kind = current.Kind, Text = current.Text + e.Text, Source = current.Source,
+            });
         }
 
         private static TableView NarrationEnd(TableView view, NarrationEnd e)
         {
-            string kind = view.Narration != null && view.Narration.Nid == e.Nid ? view.Narration.Kind : null;
-            return Copy(view, v => v.Narration = new NarrationView { Nid = e.Nid, Kind = kind, Text = e.Text, Source = e.Source });
+            NarrationView current = view.Narration;
+            if (current == null || current.Nid != e.Nid) return view;
+            return Copy(view, v => v.Narration = new NarrationView
+            {
+                Nid = current.Nid, Kind = current.Kind, Text = e.Text, Source = e.Source,
+            });
         }
 
         private static TableView WithSeat(TableView view, string id, Action<SeatView> change)
