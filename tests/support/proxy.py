@@ -1,5 +1,6 @@
 """A TCP proxy the test controls, in front of a real server: `cut()` drops every connection
-and refuses new ones (the server looks down), `restore()` lets them through again."""
+and refuses new ones (the server looks down), `restore()` lets them through again, `stall()`
+keeps the open connections open but carries nothing more on them (a dead path neither end sees)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Proxy:
         self.port = _free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._flows: set[asyncio.Event] = set()
         self._up = False
 
     async def start(self) -> None:
@@ -31,6 +33,13 @@ class Proxy:
         for writer in list(self._pipes):
             writer.transport.abort()
         self._pipes.clear()
+        for flow in self._flows:
+            flow.set()  # stalled pumps go on, into the aborted pipes, and end
+
+    async def stall(self) -> None:
+        """Stop carrying bytes on the open connections without closing them; new ones flow."""
+        for flow in self._flows:
+            flow.clear()
 
     async def restore(self) -> None:
         await self.start()
@@ -49,15 +58,22 @@ class Proxy:
             writer.transport.abort()
             return
         self._pipes.update((writer, up_writer))
+        flow = asyncio.Event()
+        flow.set()
+        self._flows.add(flow)
         await asyncio.gather(
-            _pump(reader, up_writer), _pump(up_reader, writer), return_exceptions=True
+            _pump(reader, up_writer, flow), _pump(up_reader, writer, flow), return_exceptions=True
         )
         self._pipes.difference_update((writer, up_writer))
+        self._flows.discard(flow)
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flow: asyncio.Event
+) -> None:
     try:
         while data := await reader.read(65536):
+            await flow.wait()
             writer.write(data)
             await writer.drain()
     finally:

@@ -39,7 +39,10 @@ namespace Maratang
             }
             catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
             {
-                throw new TransportException("could not open " + url + ": " + Describe(e), StatusOf(e), e);
+                int status = StatusOf(e);
+                if (status == 0) status = await HandshakeStatus.AskAsync(url, subprotocol, cancel).ConfigureAwait(false);
+                throw new TransportException("could not open " + url + ": " + Describe(e)
+                                             + (status != 0 ? " (HTTP " + status + ")" : ""), status, e);
             }
             if (_socket.SubProtocol != subprotocol)
             {

@@ -91,7 +91,7 @@ namespace Maratang
                 case MessageType.NarrationStart: Raise(NarrationStarted, e); break;
                 case MessageType.NarrationDelta:
                     var delta = (Protocol.NarrationDelta)e;
-                    string soFar = view.Narration != null ? view.Narration.Text : delta.Text;
+                    string soFar = view.Narration != null && view.Narration.Nid == delta.Nid ? view.Narration.Text : delta.Text;
                     Emit(() => NarrationDelta?.Invoke(delta.Nid, delta.Text, soFar));
                     break;
                 case MessageType.NarrationEnd:

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Maratang.Protocol;
+using Newtonsoft.Json.Linq;
+using NUnit.Framework;
+
+namespace Maratang.Tests
+{
+    /// <summary>The client's own logic against an in-memory socket; its network behaviour is tested against a real server.</summary>
+    [TestFixture]
+    public class ClientTests
+    {
+        private BlockingCollection<FakeTransport> _sockets;
+        private MaratangClient _client;
+
+        [SetUp]
+        public void MakeClient()
+        {
+            _sockets = new BlockingCollection<FakeTransport>();
+            var options = new MaratangOptions("http://127.0.0.1:1")
+            {
+                Transport = () =>
+                {
+                    var socket = new FakeTransport();
+                    _sockets.Add(socket);
+                    return socket;
+                },
+                CommandTimeout = TimeSpan.FromMilliseconds(300),
+                Random = () => 0,
+            };
+            _client = new MaratangClient(options) { Token = "token" };
+        }
+
+        [TearDown]
+        public void Close()
+        {
+            _client.Dispose();
+        }
+
+        private FakeTransport NextSocket()
+        {
+            FakeTransport socket;
+            Assert.IsTrue(_sockets.TryTake(out socket, TimeSpan.FromSeconds(5)), "no socket was opened");
+            return socket;
+        }
+
+        private FakeTransport Connect()
+        {
+            Task connected = _client.ConnectAsync();
+            FakeTransport socket = NextSocket();
+            socket.Welcome();
+            Assert.IsTrue(connected.Wait(TimeSpan.FromSeconds(5)), "never welcomed");
+            return socket;
+        }
+
+        [Test]
+        public async Task ARefusedCommandThrowsTheServersError()
+        {
+            FakeTransport socket = Connect();
+            Task<Ack> submit = _client.SubmitBowlAsync(1, new[] { "bok_choy", "enoki", "beef" }, 9);
+            JObject sent = socket.Next(MessageType.BowlSubmit);
+            socket.Receive("{\"t\":\"error\",\"code\":\"invalid\",\"message\":\"spice: must be between 0 and 4\",\"retry\":false,\"rid\":\""
+                           + (string)sent["rid"] + "\",\"field\":\"spice\"}");
+            var refused = Assert.Throws<MaratangException>(() => submit.GetAwaiter().GetResult());
+            Assert.AreEqual(ErrorCode.Invalid, refused.Code);
+            Assert.AreEqual("spice", refused.Field);
+            Assert.IsFalse(refused.Retry);
+            await Task.Yield();
+        }
+
+        [Test]
+        public void AnAckResolvesItsCommandByRid()
+        {
+            FakeTransport socket = Connect();
+            Task<Ack> create = _client.CreateTableAsync(new Settings { Rounds = 2 });
+            JObject sent = socket.Next(MessageType.SessionCreate);
+            Assert.AreEqual(2L, (long)sent["settings"]["rounds"]);
+            socket.Receive("{\"t\":\"ack\",\"rid\":\"" + (string)sent["rid"] + "\",\"session\":\"s_1\",\"code\":\"K7MPQ2\"}");
+            Assert.AreEqual("K7MPQ2", create.GetAwaiter().GetResult().Code);
+        }
+
+        [Test]
+        public void ACommandWithoutAnswerTimesOut()
+        {
+            Connect();
+            Assert.Throws<TimeoutException>(() => _client.StartAsync().GetAwaiter().GetResult());
+        }
+
+        [Test]
+        public void ACommandWhoseSocketIsLostFailsAtOnce()
+        {
+            FakeTransport socket = Connect();
+            Task<Ack> start = _client.StartAsync();
+            socket.Next(MessageType.GameStart);
+            socket.Abort();
+            var lost = Assert.Throws<MaratangException>(() => start.GetAwaiter().GetResult());
+            Assert.AreEqual(MaratangException.ConnectionLost, lost.Code);
+        }
+
+        [Test]
+        public void HandlersRunOnlyWhenTheGameDrainsTheQueue()
+        {
+            var seen = new List<string>();
+            _client.Connected += () => seen.Add("connected");
+            _client.PlayerJoined += e => seen.Add("joined " + e.Player.Id);
+            FakeTransport socket = Connect();
+            socket.Receive("{\"t\":\"sync\",\"session\":\"s_1\",\"seq\":2,\"state\":{\"code\":\"K7MPQ2\",\"phase\":\"lobby\"," +
+                           "\"settings\":{\"rounds\":1,\"seconds\":30,\"lang\":\"ko\"},\"players\":[],\"round\":0}}");
+            socket.Receive("{\"t\":\"player.joined\",\"session\":\"s_1\",\"seq\":3,\"player\":{\"id\":\"p_b\",\"name\":\"B\"}}");
+            Assert.AreEqual(0, seen.Count, "nothing runs on the socket's thread");
+            Assert.IsTrue(_client.DispatchPending() > 0);
+            CollectionAssert.AreEqual(new[] { "connected", "joined p_b" }, seen);
+            Assert.AreEqual(3L, _client.Seq);
+        }
+
+        [Test]
+        public void ATerminalCloseStopsRetryingAndSaysWhy()
+        {
+            Task connected = _client.ConnectAsync();
+            FakeTransport socket = NextSocket();
+            socket.Next(MessageType.Hello);
+            socket.Receive("{\"t\":\"error\",\"code\":\"unauthorized\",\"message\":\"token: forged\",\"retry\":false}");
+            socket.Close(CloseCode.Unauthorized, "unauthorized");
+            var refused = Assert.Throws<MaratangException>(() => connected.GetAwaiter().GetResult());
+            Assert.AreEqual(ErrorCode.Unauthorized, refused.Code);
+            var endings = new List<Disconnect>();
+            _client.Disconnected += endings.Add;
+            _client.DispatchPending();
+            Assert.AreEqual(1, endings.Count);
+            Assert.AreEqual(4401, endings[0].Code);
+            Assert.IsFalse(endings[0].WillReconnect);
+            Assert.AreEqual(0, _sockets.Count, "no second socket");
+        }
+
+        [Test]
+        public void AGapInSeqReplacesTheSocketAndResumes()
+        {
+            FakeTransport socket = Connect();
+            socket.Receive("{\"t\":\"sync\",\"session\":\"s_1\",\"seq\":2,\"state\":{\"code\":\"K7MPQ2\",\"phase\":\"lobby\"," +
+                           "\"settings\":{\"rounds\":1,\"seconds\":30,\"lang\":\"ko\"},\"players\":[],\"round\":0}}");
+            socket.Receive("{\"t\":\"player.joined\",\"session\":\"s_1\",\"seq\":4,\"player\":{\"id\":\"p_b\",\"name\":\"B\"}}");
+            JObject hello = NextSocket().Next(MessageType.Hello);
+            Assert.AreEqual("s_1", (string)hello["resume"]["session"]);
+            Assert.AreEqual(2L, (long)hello["resume"]["seq"]);
+        }
+    }
+}
