@@ -236,7 +236,7 @@ async def test_a_forged_token_and_an_unknown_version_stop_the_client_saying_why(
     assert (stopped["code"], stopped["error"], stopped["status"]) == (4401, "unauthorized", 403)
 
 
-async def test_a_paused_client_spends_no_attempt_and_comes_back_at_once_on_resume(
+async def test_a_paused_client_spends_no_attempt_and_probes_or_reconnects_at_once_on_resume(
     build: Build, server: Server, proxy: Proxy
 ) -> None:
     async with live(build, "pause", server.base_url, through(proxy)) as program:
@@ -247,6 +247,11 @@ async def test_a_paused_client_spends_no_attempt_and_comes_back_at_once_on_resum
         await proxy.restore()
         await program.go()
         resumed = await program.at("resumed")
+        await program.at("paused again")
+        await proxy.stall()  # the socket dies while the app is away, and nobody can tell
+        await program.go()
+        replaced = await program.at("replaced")
         await program.finish()
     assert held["reconnects"] == 0
     assert resumed["back_ms"] < 1000
+    assert replaced["found_ms"] < 1500

@@ -7,7 +7,10 @@ using Newtonsoft.Json.Linq;
 namespace Maratang
 {
     /// <summary>
-    /// The <c>maratang.v1.json</c> codec: one message per text frame. Integers stay integers
+    /// The <c>maratang.v1.json</c> codec: one message per text frame. The SDK speaks JSON only:
+    /// it is what a WebGL build's browser WebSocket carries as text with nothing added, and
+    /// Unity's own Newtonsoft package reads it on every platform, so no MessagePack library has
+    /// to ship (or be trusted under IL2CPP) for a few bytes per frame. Integers stay integers
     /// (read as <c>long</c>, never through a float: a server time or deadline keeps every digit),
     /// absent fields stay absent (nulls are never written), and strings are never taken for dates.
     /// </summary>

@@ -328,9 +328,9 @@ namespace Maratang
                 EmitState();
             }
             if (!_paused) StartLiveness(link);
-            _ready.TrySetResult(link);
             Emit(() => Welcomed?.Invoke(welcome));
             Emit(() => Connected?.Invoke());
+            _ready.TrySetResult(link); // after the handlers were posted: they run before anything awaited on it
         }
 
         private void OnSync(Sync sync)

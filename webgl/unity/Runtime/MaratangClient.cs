@@ -146,7 +146,8 @@ namespace Maratang
             lock (_gate)
             {
                 command.Rid = (++_nextRid).ToString();
-                link.Pending[command.Rid] = answer;
+                if (link == _link) link.Pending[command.Rid] = answer;
+                else answer.TrySetException(new MaratangException(MaratangException.ConnectionLost, "the socket closed", retry: true));
             }
             using (timeout.Register(() => answer.TrySetException(
                        new TimeoutException(command.T + " got no answer in time"))))

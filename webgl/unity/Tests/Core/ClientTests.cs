@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using Maratang.Protocol;
 using Newtonsoft.Json.Linq;
@@ -13,13 +14,14 @@ namespace Maratang.Tests
     public class ClientTests
     {
         private BlockingCollection<FakeTransport> _sockets;
+        private MaratangOptions _options;
         private MaratangClient _client;
 
         [SetUp]
         public void MakeClient()
         {
             _sockets = new BlockingCollection<FakeTransport>();
-            var options = new MaratangOptions("http://127.0.0.1:1")
+            _options = new MaratangOptions("http://127.0.0.1:1")
             {
                 Transport = () =>
                 {
@@ -30,7 +32,7 @@ namespace Maratang.Tests
                 CommandTimeout = TimeSpan.FromMilliseconds(300),
                 Random = () => 0,
             };
-            _client = new MaratangClient(options) { Token = "token" };
+            _client = new MaratangClient(_options) { Token = "token" };
         }
 
         [TearDown]
@@ -46,9 +48,9 @@ namespace Maratang.Tests
             return socket;
         }
 
-        private FakeTransport Connect()
+        private FakeTransport Connect(MaratangClient client = null)
         {
-            Task connected = _client.ConnectAsync();
+            Task connected = (client ?? _client).ConnectAsync();
             FakeTransport socket = NextSocket();
             socket.Welcome();
             Assert.IsTrue(connected.Wait(TimeSpan.FromSeconds(5)), "never welcomed");
@@ -113,6 +115,49 @@ namespace Maratang.Tests
             Assert.IsTrue(_client.DispatchPending() > 0);
             CollectionAssert.AreEqual(new[] { "connected", "joined p_b" }, seen);
             Assert.AreEqual(3L, _client.Seq);
+        }
+
+        [Test]
+        public void HandlersGoToTheSynchronizationContextTheClientWasMadeOn()
+        {
+            var context = new QueueContext();
+            SynchronizationContext previous = SynchronizationContext.Current;
+            SynchronizationContext.SetSynchronizationContext(context);
+            MaratangClient client;
+            try
+            {
+                client = new MaratangClient(_options) { Token = "token" };
+            }
+            finally
+            {
+                SynchronizationContext.SetSynchronizationContext(previous);
+            }
+            using (client)
+            {
+                bool connected = false;
+                client.Connected += () => connected = true;
+                Connect(client);
+                Assert.AreEqual(0, client.DispatchPending(), "nothing waits in the client's own queue");
+                Assert.IsFalse(connected);
+                context.Run();
+                Assert.IsTrue(connected);
+            }
+        }
+
+        private sealed class QueueContext : SynchronizationContext
+        {
+            private readonly ConcurrentQueue<Action> _posted = new ConcurrentQueue<Action>();
+
+            public override void Post(SendOrPostCallback callback, object state)
+            {
+                _posted.Enqueue(() => callback(state));
+            }
+
+            public void Run()
+            {
+                Action next;
+                while (_posted.TryDequeue(out next)) next();
+            }
         }
 
         [Test]

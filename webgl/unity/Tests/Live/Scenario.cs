@@ -141,6 +141,7 @@ namespace Maratang.Live
             options.ReconnectBase = TimeSpan.FromMilliseconds(50);
             options.ReconnectCap = TimeSpan.FromMilliseconds(200);
             options.RetryBudget = 3;
+            options.ResumeProbeTimeout = TimeSpan.FromMilliseconds(500);
             Player player = Player.SignedIn("민지", options);
             Ack table = player.Client.CreateTableAsync(new Settings { Rounds = 1 }).GetAwaiter().GetResult();
             Until(() => Seated(player, 1), 10, "seated", player);
@@ -156,6 +157,17 @@ namespace Maratang.Live
             Check(player.Reconnects == 0, "no backoff before the first attempt after resume");
             Check(player.Welcomes[1].Session == table.Session, "the seat was resumed");
             Say("resumed", new { back_ms = (long)back.TotalMilliseconds });
+
+            player.Client.Pause();
+            Checkpoint("paused again");
+            Stopwatch clock = Stopwatch.StartNew();
+            player.Client.Resume();
+            Until(() => player.Disconnects.Count == 2, 5, "the socket that died while paused found by the probe", player);
+            TimeSpan found = clock.Elapsed;
+            Check(found < options.ResumeProbeTimeout + TimeSpan.FromSeconds(1), "found within the probe's timeout: " + found);
+            Until(() => player.Welcomes.Count == 3, 5, "a new socket", player);
+            Check(player.Welcomes[2].Session == table.Session, "the seat was resumed again");
+            Say("replaced", new { found_ms = (long)found.TotalMilliseconds });
         }
 
         private static bool Seated(Player player, int count)
