@@ -1,7 +1,7 @@
 """The Unity SDK's core (`webgl/unity/Runtime`, without its Unity layer) built with Mono: its
 NUnit tests, then scenarios against a real server while a proxy cuts or stalls the network.
 
-The scenarios run in `Live.exe` (`webgl/unity/Tests/Live`), which prints one JSON object per
+The scenarios run in `Live.exe` (`webgl/unity/Tests/Live~`, a folder Unity does not import), which prints one JSON object per
 line and, at each checkpoint, waits for `go` while the test acts: seats a Python player, cuts,
 stalls or restores the proxy. The program checks what its SDK clients saw and exits non-zero
 with the reason when a check fails; the test also checks what it prints."""
@@ -64,7 +64,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     tests = compile_cs(
         sources(TESTS / "Core"), out / "Maratang.Tests.dll", [NEWTONSOFT, NUNIT, core]
     )
-    live = compile_cs(sources(TESTS / "Live"), out / "Live.exe", [NEWTONSOFT, core], target="exe")
+    live = compile_cs(sources(TESTS / "Live~"), out / "Live.exe", [NEWTONSOFT, core], target="exe")
     copy_references(out, NEWTONSOFT, NUNIT)
     return Build(core, tests, live)
 

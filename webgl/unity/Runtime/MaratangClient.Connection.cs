@@ -49,7 +49,7 @@ namespace Maratang
                     _stopping = false;
                     _backoff.Reset();
                     if (_ready.Task.IsCompleted) _ready = NewReady();
-                    _supervisor = Task.Run(SuperviseAsync);
+                    _supervisor = SuperviseAsync();
                 }
                 return _ready.Task;
             }
@@ -107,7 +107,7 @@ namespace Maratang
                 link = _link;
             }
             _wake.Set();
-            if (link != null && link.IsWelcomed) Task.Run(() => ProbeAfterResumeAsync(link));
+            if (link != null && link.IsWelcomed) _ = ProbeAfterResumeAsync(link);
         }
 
         public void Dispose()
@@ -125,6 +125,7 @@ namespace Maratang
 
         private async Task SuperviseAsync()
         {
+            await Task.Yield(); // off the caller's stack (and out of its lock); no thread of our own, for WebGL
             bool retry = false;
             while (true)
             {
@@ -242,9 +243,9 @@ namespace Maratang
         /// <summary>The client stops for good: commands fail from now on. Under the lock.</summary>
         private void Finish(Disconnect ending)
         {
+            Emit(() => Disconnected?.Invoke(ending));
             if (_ready.Task.IsCompleted) _ready = NewReady();
             _ready.TrySetException(new MaratangException(ending.Error ?? MaratangException.Offline, ending.ToString()));
-            Emit(() => Disconnected?.Invoke(ending));
         }
 
         /// <summary>The welcomed connection, waiting for one while the client reconnects.</summary>
@@ -330,7 +331,7 @@ namespace Maratang
             if (!_paused) StartLiveness(link);
             Emit(() => Welcomed?.Invoke(welcome));
             Emit(() => Connected?.Invoke());
-            _ready.TrySetResult(link); // after the handlers were posted: they run before anything awaited on it
+            _ready.TrySetResult(link); // after the handlers were posted, so they are queued first
         }
 
         private void OnSync(Sync sync)
@@ -366,7 +367,7 @@ namespace Maratang
             link.StopLiveness();
             link.Liveness = new CancellationTokenSource();
             CancellationToken stop = link.Liveness.Token;
-            Task.Run(() => LivenessAsync(link, interval, timeout, stop));
+            _ = LivenessAsync(link, interval, timeout, stop);
         }
 
         private async Task LivenessAsync(Link link, TimeSpan interval, TimeSpan timeout, CancellationToken stop)
