@@ -1,10 +1,11 @@
 """The Unity SDK's core (`webgl/unity/Runtime`, without its Unity layer) built with Mono: its
 NUnit tests, then scenarios against a real server while a proxy cuts or stalls the network.
 
-The scenarios run in `Live.exe` (`webgl/unity/Tests/Live~`, a folder Unity does not import), which prints one JSON object per
-line and, at each checkpoint, waits for `go` while the test acts: seats a Python player, cuts,
-stalls or restores the proxy. The program checks what its SDK clients saw and exits non-zero
-with the reason when a check fails; the test also checks what it prints."""
+The scenarios run in `Live.exe` (`webgl/unity/Tests/Live~`, a folder Unity does not import),
+which prints one JSON object per line and, at each checkpoint, waits for `go` while the test
+acts: seats a Python player, cuts, stalls or restores the proxy. The program checks what its
+SDK clients saw and exits non-zero with the reason when a check fails; the test also checks
+what it prints."""
 
 from __future__ import annotations
 
