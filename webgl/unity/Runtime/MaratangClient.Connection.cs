@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Maratang.Protocol;
-using Newtonsoft.Json;
 
 namespace Maratang
 {
@@ -74,40 +73,6 @@ namespace Maratang
                     link.Transport.Abort();
             }
             if (supervisor != null) await supervisor.ConfigureAwait(false);
-        }
-
-        /// <summary>
-        /// The app went to the background: stop the liveness ping and the reconnect loop. No
-        /// attempt is spent while paused; the socket is left as it is.
-        /// </summary>
-        public void Pause()
-        {
-            lock (_gate)
-            {
-                if (_paused) return;
-                _paused = true;
-                _link?.StopLiveness();
-            }
-            _wake.Set();
-        }
-
-        /// <summary>
-        /// The app is back: probe the socket at once (a ping with a short timeout) and replace it
-        /// if it died meanwhile, or reconnect at once if it is gone — with the retry budget reset.
-        /// </summary>
-        public void Resume()
-        {
-            Link link;
-            lock (_gate)
-            {
-                if (!_paused) return;
-                _paused = false;
-                _kick = true;
-                _backoff.Reset();
-                link = _link;
-            }
-            _wake.Set();
-            if (link != null && link.IsWelcomed) _ = ProbeAfterResumeAsync(link);
         }
 
         public void Dispose()
@@ -264,155 +229,6 @@ namespace Maratang
                     throw new TimeoutException(what + " waited for a connection in vain");
             }
             return await ready.ConfigureAwait(false);
-        }
-
-        private void OnFrame(Link link, string text)
-        {
-            Message message;
-            try
-            {
-                message = JsonCodec.DecodeServer(text);
-            }
-            catch (Exception e) when (e is FormatException || e is JsonException)
-            {
-                return; // not a frame of this protocol: nothing in it can be applied
-            }
-            if (message == null) return; // a reply type newer than this SDK
-            lock (_gate)
-            {
-                if (link == _link) Handle(link, message);
-            }
-        }
-
-        private void Handle(Link link, Message message)
-        {
-            switch (message.T)
-            {
-                case MessageType.Welcome: OnWelcome(link, (Welcome)message); break;
-                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => waiting.TrySetResult(message)); break;
-                case MessageType.Pong: Answer(link, ((Pong)message).Rid, waiting => waiting.TrySetResult(message)); break;
-                case MessageType.Error: OnError(link, (Error)message); break;
-                case MessageType.Sync: OnSync((Sync)message); break;
-                case MessageType.Bye: _byeDelay = TimeSpan.FromMilliseconds(((Bye)message).RetryMs); break;
-                default:
-                    var e = message as SessionEvent;
-                    if (e != null) OnEvent(link, e);
-                    break;
-            }
-        }
-
-        private static void Answer(Link link, string rid, Action<TaskCompletionSource<Message>> settle)
-        {
-            TaskCompletionSource<Message> waiting;
-            if (rid != null && link.Pending.TryGetValue(rid, out waiting)) settle(waiting);
-        }
-
-        private void OnError(Link link, Error error)
-        {
-            if (error.Rid != null && link.Pending.ContainsKey(error.Rid))
-                Answer(link, error.Rid, waiting => waiting.TrySetException(MaratangException.From(error)));
-            else
-                link.Refusal = error;
-        }
-
-        private void OnWelcome(Link link, Welcome welcome)
-        {
-            link.Welcomed.TrySetResult(true);
-            Player = welcome.Player;
-            _table.Viewer = welcome.Player.Id;
-            _backoff.Reset();
-            _kick = false;
-            _heartbeat = TimeSpan.FromMilliseconds(welcome.HeartbeatMs);
-            if (link.Resumed != null && welcome.Session != link.Resumed.Session)
-            {
-                _table.Forget(); // the seat is gone: back to the lobby
-                EmitState();
-            }
-            if (!_paused) StartLiveness(link);
-            Emit(() => Welcomed?.Invoke(welcome));
-            Emit(() => Connected?.Invoke());
-            _ready.TrySetResult(link); // after the handlers were posted, so they are queued first
-        }
-
-        private void OnSync(Sync sync)
-        {
-            _table.Load(sync);
-            Emit(() => Synced?.Invoke(sync));
-            EmitState();
-        }
-
-        private void OnEvent(Link link, SessionEvent e)
-        {
-            switch (_table.Offer(e))
-            {
-                case Verdict.Applied:
-                    EmitEvent(e, _table.View);
-                    break;
-                case Verdict.Gap:
-                    link.Transport.Abort(); // events were lost: a new socket resumes from our seq
-                    break;
-            }
-        }
-
-        /// <summary>Starts the liveness ping of a welcomed socket. Under the lock.</summary>
-        private void StartLiveness(Link link)
-        {
-            TimeSpan interval = _options.PingInterval ?? _heartbeat;
-            TimeSpan timeout = _options.PingTimeout ?? interval;
-            if (link.Transport.KeepsAlive)
-            {
-                link.Transport.StartLiveness((int)interval.TotalMilliseconds, (int)timeout.TotalMilliseconds);
-                return;
-            }
-            link.StopLiveness();
-            link.Liveness = new CancellationTokenSource();
-            CancellationToken stop = link.Liveness.Token;
-            _ = LivenessAsync(link, interval, timeout, stop);
-        }
-
-        private async Task LivenessAsync(Link link, TimeSpan interval, TimeSpan timeout, CancellationToken stop)
-        {
-            try
-            {
-                do await Task.Delay(interval, stop).ConfigureAwait(false);
-                while (!stop.IsCancellationRequested && await ProbeAsync(link, timeout).ConfigureAwait(false));
-            }
-            catch (OperationCanceledException)
-            {
-                // paused, or the socket ended
-            }
-        }
-
-        /// <summary>A ping on <paramref name="link"/>; a socket that does not answer in time is aborted (and replaced).</summary>
-        private async Task<bool> ProbeAsync(Link link, TimeSpan timeout)
-        {
-            using (var expiry = new CancellationTokenSource(timeout))
-            {
-                try
-                {
-                    await SendAsync(link, new Ping { Ts = NowMs() }, expiry.Token).ConfigureAwait(false);
-                    return true;
-                }
-                catch (TimeoutException)
-                {
-                    link.Transport.Abort();
-                    return false;
-                }
-                catch (MaratangException)
-                {
-                    return true; // refused (rate limited: alive) or already lost: nothing to replace
-                }
-            }
-        }
-
-        private async Task ProbeAfterResumeAsync(Link link)
-        {
-            if (!await ProbeAsync(link, _options.ResumeProbeTimeout).ConfigureAwait(false)) return;
-            lock (_gate)
-            {
-                _kick = false;
-                if (_link == link && !_paused) StartLiveness(link);
-            }
         }
 
         private static TaskCompletionSource<Link> NewReady()
