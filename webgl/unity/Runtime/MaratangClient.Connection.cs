@@ -91,6 +91,19 @@ namespace Maratang
         private async Task SuperviseAsync()
         {
             await Task.Yield(); // off the caller's stack (and out of its lock); no thread of our own, for WebGL
+            try
+            {
+                await ReconnectLoopAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // a transport that cannot be made on this platform, or a bug: stop, and say so
+                lock (_gate) Finish(new Disconnect(ClosePolicy.Lost, 0, null, "the connection failed: " + e, false));
+            }
+        }
+
+        private async Task ReconnectLoopAsync()
+        {
             bool retry = false;
             while (true)
             {

@@ -51,6 +51,7 @@ namespace Maratang
         {
             TimeSpan interval = _options.PingInterval ?? _heartbeat;
             TimeSpan timeout = _options.PingTimeout ?? interval;
+            if (interval <= TimeSpan.Zero) return; // no heartbeat asked for
             if (link.Transport.KeepsAlive)
             {
                 link.Transport.StartLiveness((int)interval.TotalMilliseconds, (int)timeout.TotalMilliseconds);

@@ -180,6 +180,19 @@ namespace Maratang.Tests
         }
 
         [Test]
+        public void ATransportThatCannotBeMadeStopsTheClientSayingWhy()
+        {
+            _options.Transport = () => { throw new PlatformNotSupportedException("no sockets here"); };
+            var client = new MaratangClient(_options) { Token = "token" };
+            using (client)
+            {
+                var failed = Assert.Throws<MaratangException>(() => client.ConnectAsync().GetAwaiter().GetResult());
+                Assert.AreEqual(MaratangException.Offline, failed.Code);
+                StringAssert.Contains("no sockets here", failed.Message);
+            }
+        }
+
+        [Test]
         public void AGapInSeqReplacesTheSocketAndResumes()
         {
             FakeTransport socket = Connect();
