@@ -61,6 +61,9 @@ namespace Maratang
         /// <summary>The last <c>error</c> that answered no command (e.g. a refused hello).</summary>
         public Error Refusal;
 
+        /// <summary>Why the client dropped this socket itself, or null.</summary>
+        public string Cause;
+
         /// <summary>Stops the liveness ping; null while none runs.</summary>
         public CancellationTokenSource Liveness;
 
@@ -71,6 +74,13 @@ namespace Maratang
         }
 
         public bool IsWelcomed => Welcomed.Task.IsCompleted;
+
+        /// <summary>Drops a socket the client no longer trusts; its end is reported with <paramref name="cause"/>.</summary>
+        public void Drop(string cause)
+        {
+            Cause = cause;
+            Transport.Abort();
+        }
 
         public void StopLiveness()
         {

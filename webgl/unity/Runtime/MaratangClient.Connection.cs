@@ -212,7 +212,7 @@ namespace Maratang
             link.StopLiveness();
             link.FailPending("the socket closed (" + code + ")");
             if (_ready.Task.IsCompleted) _ready = NewReady();
-            var ending = new Disconnect(code, 0, link.Refusal?.Code, link.Refusal?.Message ?? reason,
+            var ending = new Disconnect(code, 0, link.Refusal?.Code, link.Refusal?.Message ?? link.Cause ?? reason,
                 ClosePolicy.ShouldReconnect(code, _stopping));
             if (link.IsWelcomed && ending.WillReconnect) Emit(() => Disconnected?.Invoke(ending));
             return ending;

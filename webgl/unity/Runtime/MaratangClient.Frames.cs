@@ -53,8 +53,8 @@ namespace Maratang
         {
             if (error.Rid != null && link.Pending.ContainsKey(error.Rid))
                 Answer(link, error.Rid, waiting => waiting.TrySetException(MaratangException.From(error)));
-            else
-                link.Refusal = error;
+            else if (error.Rid == null)
+                link.Refusal = error; // says why the close that follows it came
         }
 
         private void OnWelcome(Link link, Welcome welcome)
@@ -85,13 +85,14 @@ namespace Maratang
 
         private void OnEvent(Link link, SessionEvent e)
         {
+            long applied = _table.Seq;
             switch (_table.Offer(e))
             {
                 case Verdict.Applied:
                     EmitEvent(e, _table.View);
                     break;
-                case Verdict.Gap:
-                    link.Transport.Abort(); // events were lost: a new socket resumes from our seq
+                case Verdict.Gap: // events were lost: a new socket resumes from the seq applied
+                    link.Drop("seq " + e.Seq + " came after " + applied + ": resuming from " + applied);
                     break;
             }
         }

@@ -88,7 +88,7 @@ namespace Maratang
                 }
                 catch (TimeoutException)
                 {
-                    link.Transport.Abort();
+                    link.Drop("no pong within " + (long)timeout.TotalMilliseconds + " ms: the socket is dead");
                     return false;
                 }
                 catch (MaratangException)

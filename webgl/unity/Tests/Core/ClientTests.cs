@@ -199,7 +199,11 @@ namespace Maratang.Tests
             socket.Receive("{\"t\":\"sync\",\"session\":\"s_1\",\"seq\":2,\"state\":{\"code\":\"K7MPQ2\",\"phase\":\"lobby\"," +
                            "\"settings\":{\"rounds\":1,\"seconds\":30,\"lang\":\"ko\"},\"players\":[],\"round\":0}}");
             socket.Receive("{\"t\":\"player.joined\",\"session\":\"s_1\",\"seq\":4,\"player\":{\"id\":\"p_b\",\"name\":\"B\"}}");
+            var endings = new List<Disconnect>();
+            _client.Disconnected += endings.Add;
             JObject hello = NextSocket().Next(MessageType.Hello);
+            _client.DispatchPending();
+            StringAssert.Contains("seq 4 came after 2", endings[0].Reason);
             Assert.AreEqual("s_1", (string)hello["resume"]["session"]);
             Assert.AreEqual(2L, (long)hello["resume"]["seq"]);
         }

@@ -85,7 +85,8 @@ namespace Maratang.Live
             Until(() => Seated(player, 1), 10, "seated", player);
             Checkpoint("connected");
             TimeSpan detected = Until(() => player.Disconnects.Count == 1, 5, "the dead socket noticed", player);
-            Check(player.Disconnects[0].WillReconnect, "a dead socket is replaced: " + player.Disconnects[0]);
+            Check(player.Disconnects[0].WillReconnect && player.Disconnects[0].Reason.StartsWith("no pong"),
+                "a dead socket is replaced, saying why: " + player.Disconnects[0]);
             Check(detected.TotalMilliseconds < 300 + 700 + 1000, "found within interval + timeout: " + detected);
             Until(() => player.Welcomes.Count == 2, 10, "a new socket", player);
             Check(player.Welcomes[1].Session == table.Session, "the seat was resumed");
