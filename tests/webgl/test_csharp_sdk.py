@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from tests.support.client import Client, guest
 from tests.support.csharp import (
@@ -44,6 +46,8 @@ NUNIT_CASES = 80
 """At least this many NUnit cases run (one per golden and reducer vector, and the rest)."""
 UNWANTED = ("errors", "failures", "not-run", "inconclusive", "ignored", "skipped", "invalid")
 """NUnit's counts that must all be 0."""
+LINE_LIMIT = 2**22
+"""The longest line Live.exe may print (one carries a 300 KB message)."""
 
 
 def core_sources() -> list[Path]:
@@ -118,6 +122,7 @@ class Live:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            limit=LINE_LIMIT,
         )
         return cls(process)
 
@@ -256,3 +261,31 @@ async def test_a_paused_client_spends_no_attempt_and_probes_or_reconnects_at_onc
     assert held["reconnects"] == 0
     assert resumed["back_ms"] < 1000
     assert replaced["found_ms"] < 1500
+
+
+FRAGMENTS = [
+    '{"t":"narration.delta","session":"s_1","seq":1,"nid":"r1.entrance",',
+    '"text":"딸랑"}',
+]
+LARGE = json.dumps({"t": "bye", "reason": "x" * 300_000, "retry_ms": 1000}, separators=(",", ":"))
+
+
+async def test_the_socket_assembles_fragmented_and_large_messages_and_reports_the_close_code(
+    build: Build,
+) -> None:
+    heard: list[str | bytes] = []
+
+    async def speak(socket: ServerConnection) -> None:
+        heard.append(await socket.recv())
+        await socket.send(FRAGMENTS)  # one text message in two frames
+        await socket.send(LARGE)
+        await socket.close(4408, "slow consumer, resume")
+
+    async with serve(speak, "127.0.0.1", 0, subprotocols=[Subprotocol("maratang.v1.json")]) as ws:
+        port = ws.sockets[0].getsockname()[1]
+        async with live(build, "transport", f"ws://127.0.0.1:{port}/ws") as program:
+            received = await program.at("received")
+            await program.finish()
+    assert heard == ['{"t":"ping","ts":1}']
+    assert received["messages"] == ["".join(FRAGMENTS), LARGE]
+    assert received["closed"] == "4408 slow consumer, resume"

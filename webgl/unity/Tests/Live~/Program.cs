@@ -19,6 +19,7 @@ namespace Maratang.Live
             { "zombie", Scenario.Zombie },
             { "terminal", Scenario.Terminal },
             { "pause", Scenario.Pause },
+            { "transport", Scenario.Transport },
         };
 
         private static int Main(string[] args)

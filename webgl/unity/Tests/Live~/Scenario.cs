@@ -171,6 +171,21 @@ namespace Maratang.Live
             Say("replaced", new { found_ms = (long)found.TotalMilliseconds });
         }
 
+        /// <summary>The socket alone, against the test's own WebSocket server: fragmented and large
+        /// text messages arrive whole, and the peer's close code is reported.</summary>
+        public static void Transport(Uri socketUrl, Uri unused)
+        {
+            var socket = new ClientWebSocketTransport();
+            var received = new System.Collections.Concurrent.BlockingCollection<string>();
+            var closed = new System.Threading.Tasks.TaskCompletionSource<string>();
+            socket.Message += received.Add;
+            socket.Closed += (code, reason) => closed.TrySetResult(code + " " + reason);
+            socket.ConnectAsync(socketUrl, Wire.JsonSubprotocol, CancellationToken.None).GetAwaiter().GetResult();
+            socket.SendAsync("{\"t\":\"ping\",\"ts\":1}", CancellationToken.None).GetAwaiter().GetResult();
+            Check(closed.Task.Wait(TimeSpan.FromSeconds(10)), "the server's close reported");
+            Say("received", new { messages = received.ToArray(), closed = closed.Task.Result });
+        }
+
         private static bool Seated(Player player, int count)
         {
             return player.View != null && player.View.Players.Count == count;
