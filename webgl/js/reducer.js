@@ -1,6 +1,7 @@
 // The table view reducer: a TableView (the wire shape `sync.state` carries) and the session
 // events after it, applied one at a time, give the table exactly as the server would show it
-// to this player. It is the port of the server's rules, judged by protocol/vectors/reducer.json.
+// to this player. It ports the reference reducer (protocol/reducer.py) rule for rule;
+// protocol/vectors/reducer.json, made from the server's own rules and view, is the judge.
 //
 // Pure: every call returns a new object and leaves its input as it was, so a view can tell
 // what changed by comparing references.
@@ -15,22 +16,23 @@ function withSeat(view, id, patch) {
   return withSeats(view, (seat) => (seat.id === id ? { ...seat, ...patch } : seat));
 }
 
-/** The kind a narration id names: `finale`, or the part after the round in `r2.tasting`. */
-export function narrationKind(nid) {
-  return nid === 'finale' ? 'finale' : nid.slice(nid.indexOf('.') + 1);
+function joined(view, { player }) {
+  if (view.players.some((seat) => seat.id === player.id)) {
+    return withSeat(view, player.id, { name: player.name, away: false });
+  }
+  const seat = { id: player.id, name: player.name, total: 0, away: false, submitted: false };
+  return { ...view, players: [...view.players, seat] };
+}
+
+/** The narration `nid` with `patch`, or the view unchanged when it never saw that one start. */
+function withNarration(view, nid, patch) {
+  const narration = view.narration;
+  if (!narration || narration.nid !== nid) return view;
+  return { ...view, narration: { ...narration, ...patch(narration) } };
 }
 
 const RULES = {
-  [MESSAGE.PLAYER_JOINED]: (view, { player }) =>
-    view.players.some((seat) => seat.id === player.id)
-      ? view
-      : {
-          ...view,
-          players: [
-            ...view.players,
-            { id: player.id, name: player.name, total: 0, away: false, submitted: false },
-          ],
-        },
+  [MESSAGE.PLAYER_JOINED]: joined,
   [MESSAGE.PLAYER_LEFT]: (view, { player }) => ({
     ...view,
     players: view.players.filter((seat) => seat.id !== player),
@@ -51,10 +53,12 @@ const RULES = {
     bowl: null,
     results: null,
   }),
-  [MESSAGE.BOWL_SUBMITTED]: (view, { player }) => withSeat(view, player, { submitted: true }),
-  [MESSAGE.ROUND_RESOLVED]: (view, { results, totals }) => ({
+  [MESSAGE.BOWL_SUBMITTED]: (view, { round, player }) =>
+    round === view.round ? withSeat(view, player, { submitted: true }) : view,
+  [MESSAGE.ROUND_RESOLVED]: (view, { round, results, totals }) => ({
     ...withSeats(view, (seat) => (seat.id in totals ? { ...seat, total: totals[seat.id] } : seat)),
     phase: 'tasting',
+    round,
     deadline: null,
     results,
   }),
@@ -62,21 +66,18 @@ const RULES = {
     ...view,
     narration: { nid, kind, text: '' },
   }),
-  [MESSAGE.NARRATION_DELTA]: (view, { nid, text }) => {
-    const told = view.narration && view.narration.nid === nid ? view.narration.text : '';
-    return { ...view, narration: { nid, kind: narrationKind(nid), text: told + text } };
-  },
-  [MESSAGE.NARRATION_END]: (view, { nid, text, source }) => ({
-    ...view,
-    narration: { nid, kind: narrationKind(nid), text, source },
-  }),
-  [MESSAGE.GAME_OVER]: (view, { ranking }) => ({ ...view, phase: 'over', ranking }),
+  [MESSAGE.NARRATION_DELTA]: (view, { nid, text }) =>
+    withNarration(view, nid, (narration) => ({ text: narration.text + text })),
+  [MESSAGE.NARRATION_END]: (view, { nid, text, source }) =>
+    withNarration(view, nid, () => ({ text, source })),
+  [MESSAGE.GAME_OVER]: (view, { ranking }) => ({ ...view, phase: 'over', deadline: null, ranking }),
   [MESSAGE.SESSION_CLOSED]: (view) => ({ ...view, phase: 'closed', deadline: null }),
 };
 
 /**
- * The table after one session event. Events that change nothing a player sees
- * (`game.started`: its round follows at once) and unknown event types leave it unchanged.
+ * The table after one session event. `game.started` changes nothing (the lobby already
+ * holds the players and rounds; its round comes with `round.started`), and neither does an
+ * event type this version does not know.
  */
 export function applyEvent(view, event) {
   const rule = RULES[event.t];
