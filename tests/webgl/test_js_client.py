@@ -16,7 +16,7 @@ COUNT = re.compile(r"^\S+ (pass|fail|skipped|todo) (\d+)$", re.MULTILINE)
 
 def test_the_js_client_passes_its_node_tests() -> None:
     node = shutil.which("node")
-    assert node is not None, "Node.js (20 or newer) is needed to test the browser client"
+    assert node is not None, "Node.js (18 or newer) is needed to test the browser client"
     files = sorted(TESTS.glob("*.test.mjs"))
     assert files, f"no Node tests in {TESTS}"
     run = subprocess.run(
