@@ -16,7 +16,7 @@
 
 import { command, decodeMessage, encodeMessage, hello } from './codec.js';
 import { MESSAGE, SUBPROTOCOL_JSON } from './protocol.js';
-import { ACCEPTED, Backoff, MaratangError, PendingRequests, Session, retriesAfter } from './session.js';
+import { Backoff, LocalTable, MaratangError, PendingRequests, VERDICT, shouldReconnect } from './session.js';
 import { CLOSE_ABNORMAL, WebSocketTransport } from './transport.js';
 
 export { MaratangError };
@@ -67,7 +67,7 @@ export class MaratangClient {
     this.status = 'signed-out';
     this.token = null;
     this.player = null;
-    /** The followed table (session.js), or null. */
+    /** The followed table (a LocalTable, session.js), or null. */
     this.table = null;
     /** Resolved rounds of the current table: [{round, customer, results, totals}]. */
     this.history = [];
@@ -248,7 +248,7 @@ export class MaratangClient {
       return;
     }
     if (transport !== this._transport) return;
-    this._resumeSent = this.table ? this.table.resume : null;
+    this._resumeSent = this.table ? this.table.resumePoint : null;
     this._send(hello(this.token, this._resumeSent));
   }
 
@@ -271,7 +271,7 @@ export class MaratangClient {
     this._save(true);
     if (!this._wanted) {
       if (this.token) this._setStatus('idle');
-    } else if (retriesAfter(code)) {
+    } else if (shouldReconnect(code)) {
       this._scheduleReconnect();
     } else {
       this._terminalClose(code, (refused && refused.message) || reason || `closed ${code}`);
@@ -428,11 +428,11 @@ export class MaratangClient {
    */
   _onSync(message) {
     if (!this.table || this.table.id !== message.session) {
-      this.table = new Session(this.player.id);
+      this.table = new LocalTable(this.player.id);
       this.history = [];
       this.names = {};
     }
-    this.table.sync(message);
+    this.table.load(message);
     const { state } = message;
     for (const seat of state.players) this.names[seat.id] = seat.name;
     for (const entry of state.ranking || []) this.names[entry.player] = entry.name;
@@ -444,12 +444,12 @@ export class MaratangClient {
   }
 
   _onEvent(event) {
-    const accepted = this.table ? this.table.accept(event) : ACCEPTED.FOREIGN;
-    if (accepted === ACCEPTED.GAP) {
+    const verdict = this.table ? this.table.offer(event) : VERDICT.ELSEWHERE;
+    if (verdict === VERDICT.GAP) {
       this._abandon(`gap in seq: ${this.table.seq} then ${event.seq}`);
       return;
     }
-    if (accepted !== ACCEPTED.APPLIED) return;
+    if (verdict !== VERDICT.APPLIED) return;
     switch (event.t) {
       case MESSAGE.PLAYER_JOINED:
         this.names[event.player.id] = event.player.name;
@@ -531,7 +531,7 @@ export class MaratangClient {
   /** Submit (or resubmit) this round's bowl; the table's `bowl` becomes it once the server confirms. */
   submitBowl(round, ingredients, spice) {
     const bowl = { ingredients: [...ingredients], spice };
-    if (this.table) this.table.submitted(round, bowl);
+    if (this.table) this.table.rememberBowl(round, bowl);
     return this.request(MESSAGE.BOWL_SUBMIT, { round, ...bowl });
   }
 
@@ -557,7 +557,7 @@ export class MaratangClient {
     this.status = 'idle';
     const seq = saved.seqs?.[saved.session];
     if (this.player && saved.session && saved.state && Number.isInteger(seq)) {
-      this.table = new Session(this.player.id, { id: saved.session, view: saved.state, seq });
+      this.table = new LocalTable(this.player.id, { id: saved.session, view: saved.state, seq });
       this.history = Array.isArray(saved.history) ? saved.history : [];
       this.names = saved.names && typeof saved.names === 'object' ? saved.names : {};
     }

@@ -19,19 +19,24 @@ export class MaratangError extends Error {
 
 // The table and its seq ------------------------------------------------------------------
 
-/** What `Session.accept` did with an event. */
-export const ACCEPTED = Object.freeze({
+/** What became of one session event offered to a LocalTable. */
+export const VERDICT = Object.freeze({
+  /** The next event in seq order: the view now includes it. */
   APPLIED: 'applied',
+  /** Its seq was applied already (a replay after resume): dropped. */
   DUPLICATE: 'duplicate',
+  /** It skips ahead: events were lost, resume from the last seq applied. */
   GAP: 'gap',
-  FOREIGN: 'foreign',
+  /** Not the table this client sits at (or none yet): ignored. */
+  ELSEWHERE: 'elsewhere',
 });
 
 /**
- * One followed table: its id, its view (the TableView wire shape) and the highest `seq`
- * applied to it. A `sync` replaces all three; events apply in `seq` order, exactly once.
+ * The client's copy of its table: its session id, its view (the TableView wire shape) and
+ * the highest `seq` applied to it. A `sync` replaces all three; events apply in `seq` order,
+ * exactly once.
  */
-export class Session {
+export class LocalTable {
   constructor(viewer, { id = null, view = null, seq = null } = {}) {
     this.viewer = viewer;
     this.id = id;
@@ -46,7 +51,7 @@ export class Session {
   }
 
   /** `sync {session, seq, state}`: the table as of `seq`, whatever was known before. */
-  sync({ session, seq, state }) {
+  load({ session, seq, state }) {
     if (session !== this.id) this._bowls.clear();
     this.id = session;
     this.view = state;
@@ -54,30 +59,29 @@ export class Session {
   }
 
   /**
-   * Apply one session event when it is the next one. An event at or below the last `seq` is a
-   * duplicate and is dropped; one that skips ahead is a gap (the server promises none: the
-   * caller resumes from `seq`); one for another table is foreign. Unknown event types count.
+   * Apply one session event when it is the next one (see VERDICT). Event types this version
+   * does not know count their seq all the same.
    */
-  accept(event) {
-    if (!this.active || event.session !== this.id) return ACCEPTED.FOREIGN;
-    if (event.seq <= this.seq) return ACCEPTED.DUPLICATE;
-    if (event.seq !== this.seq + 1) return ACCEPTED.GAP;
+  offer(event) {
+    if (!this.active || event.session !== this.id) return VERDICT.ELSEWHERE;
+    if (event.seq <= this.seq) return VERDICT.DUPLICATE;
+    if (event.seq !== this.seq + 1) return VERDICT.GAP;
     this.seq = event.seq;
     this.view = applyEvent(this.view, event);
-    if (event.t === MESSAGE.BOWL_SUBMITTED && event.player === this.viewer) {
-      const bowl = this._bowls.get(event.round);
-      if (bowl) this.view = ownBowl(this.view, bowl);
+    const own = event.t === MESSAGE.BOWL_SUBMITTED && event.player === this.viewer;
+    if (own && event.round === this.view.round && this._bowls.has(event.round)) {
+      this.view = ownBowl(this.view, this._bowls.get(event.round));
     }
-    return ACCEPTED.APPLIED;
+    return VERDICT.APPLIED;
   }
 
-  /** Remember the bowl sent for `round`: the server confirms it with a `bowl.submitted`. */
-  submitted(round, bowl) {
+  /** The bowl this player sent for `round`, shown once the server confirms it. */
+  rememberBowl(round, bowl) {
     this._bowls.set(round, bowl);
   }
 
   /** Where to resume from after a dropped socket, or null when nothing can be resumed. */
-  get resume() {
+  get resumePoint() {
     return this.active ? { session: this.id, seq: this.seq } : null;
   }
 }
@@ -141,8 +145,12 @@ export class PendingRequests {
 
 // Reconnecting ---------------------------------------------------------------------------
 
-/** Whether a socket that closed with `code` should be reopened: all but the terminal closes. */
-export function retriesAfter(code) {
+/**
+ * Whether a socket that ended with `code` should be reopened: every ending but the terminal
+ * closes (4401: sign in again; 4429: abuse). A browser cannot tell a refused handshake (403,
+ * 429, 503) from a server out of reach, so both are retried, within the retry budget.
+ */
+export function shouldReconnect(code) {
   return !TERMINAL_CLOSES.has(code);
 }
 
@@ -164,9 +172,14 @@ export class Backoff {
     return Math.min(this.cap, this.base * 2 ** Math.max(0, attempt));
   }
 
+  /** Whether the budget is spent: no attempt is left until a reset. */
+  get exhausted() {
+    return this.attempt >= this.budget;
+  }
+
   /** The wait before the next attempt (and count it), or null when the budget is spent. */
   next() {
-    if (this.attempt >= this.budget) return null;
+    if (this.exhausted) return null;
     const delay = Math.floor(this.random() * this.ceiling(this.attempt));
     this.attempt += 1;
     return delay;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { PROTOCOL } from '../protocol.js';
-import { ACCEPTED, Session } from '../session.js';
+import { LocalTable, VERDICT } from '../session.js';
 import { readVectors, withoutNulls } from './vectors.mjs';
 
 const reducer = readVectors('reducer.json');
@@ -12,12 +12,12 @@ const reducer = readVectors('reducer.json');
  * the seqs are consecutive), with the bowls this viewer sent remembered per round.
  */
 function replay({ viewer, before, events, own_bowls: ownBowls }) {
-  const session = new Session(viewer);
+  const table = new LocalTable(viewer);
   const first = events.length ? events[0] : { session: 's_vector', seq: 1 };
-  session.sync({ session: first.session, seq: first.seq - 1, state: before });
-  for (const [round, bowl] of Object.entries(ownBowls ?? {})) session.submitted(Number(round), bowl);
-  for (const event of events) assert.equal(session.accept(event), ACCEPTED.APPLIED, `${event.t} ${event.seq}`);
-  return session.view;
+  table.load({ session: first.session, seq: first.seq - 1, state: before });
+  for (const [round, bowl] of Object.entries(ownBowls ?? {})) table.rememberBowl(Number(round), bowl);
+  for (const event of events) assert.equal(table.offer(event), VERDICT.APPLIED, `${event.t} ${event.seq}`);
+  return table.view;
 }
 
 describe('reducer vectors', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { CLOSE, RESUMABLE_CLOSES, TERMINAL_CLOSES } from '../protocol.js';
-import { ACCEPTED, Backoff, PendingRequests, Session, retriesAfter } from '../session.js';
+import { Backoff, LocalTable, PendingRequests, VERDICT, shouldReconnect } from '../session.js';
 
 const S = 's_8fJ2kQ0aZx1c';
 const ME = 'p_minji';
@@ -18,10 +18,10 @@ function lobby() {
   };
 }
 
-function synced(seq = 2) {
-  const session = new Session(ME);
-  session.sync({ session: S, seq, state: lobby() });
-  return session;
+function synced(seq = 2, state = lobby()) {
+  const table = new LocalTable(ME);
+  table.load({ session: S, seq, state });
+  return table;
 }
 
 const event = (seq, t, fields = {}) => ({ t, session: S, seq, ...fields });
@@ -64,79 +64,80 @@ describe('backoff', () => {
 describe('close codes', () => {
   test('4401 and 4429 stop: no reconnect can succeed', () => {
     assert.deepEqual([...TERMINAL_CLOSES].sort(), [CLOSE.UNAUTHORIZED, CLOSE.ABUSE]);
-    assert.equal(retriesAfter(4401), false);
-    assert.equal(retriesAfter(4429), false);
+    assert.equal(shouldReconnect(4401), false);
+    assert.equal(shouldReconnect(4429), false);
   });
 
   test('every other close retries, a socket lost without a close frame too', () => {
     for (const code of [...RESUMABLE_CLOSES, 1000, 1006, 1009, 4000]) {
-      assert.equal(retriesAfter(code), true, String(code));
+      assert.equal(shouldReconnect(code), true, String(code));
     }
   });
 });
 
 describe('seq bookkeeping', () => {
   test('a sync sets the table and its seq', () => {
-    const session = synced(2);
-    assert.equal(session.seq, 2);
-    assert.deepEqual(session.resume, { session: S, seq: 2 });
+    const table = synced(2);
+    assert.equal(table.seq, 2);
+    assert.deepEqual(table.resumePoint, { session: S, seq: 2 });
   });
 
   test('the next event applies and moves the seq', () => {
-    const session = synced(2);
+    const table = synced(2);
     const joined = event(3, 'player.joined', { player: { id: 'p_alex', name: 'Alex' } });
-    assert.equal(session.accept(joined), ACCEPTED.APPLIED);
-    assert.equal(session.seq, 3);
-    assert.deepEqual(session.view.players.map((seat) => seat.id), [ME, 'p_alex']);
+    assert.equal(table.offer(joined), VERDICT.APPLIED);
+    assert.equal(table.seq, 3);
+    assert.deepEqual(table.view.players.map((seat) => seat.id), [ME, 'p_alex']);
   });
 
   test('an event at or below the seq is a duplicate and changes nothing', () => {
-    const session = synced(3);
-    const before = session.view;
+    const table = synced(3);
+    const before = table.view;
     for (const seq of [1, 3]) {
-      assert.equal(session.accept(event(seq, 'host.changed', { host: 'p_alex' })), ACCEPTED.DUPLICATE);
+      assert.equal(table.offer(event(seq, 'host.changed', { host: 'p_alex' })), VERDICT.DUPLICATE);
     }
-    assert.equal(session.view, before);
-    assert.equal(session.seq, 3);
+    assert.equal(table.view, before);
+    assert.equal(table.seq, 3);
   });
 
   test('an event that skips ahead is a gap and is not applied', () => {
-    const session = synced(3);
-    const before = session.view;
-    assert.equal(session.accept(event(5, 'host.changed', { host: 'p_alex' })), ACCEPTED.GAP);
-    assert.equal(session.view, before);
-    assert.deepEqual(session.resume, { session: S, seq: 3 });
+    const table = synced(3);
+    const before = table.view;
+    assert.equal(table.offer(event(5, 'host.changed', { host: 'p_alex' })), VERDICT.GAP);
+    assert.equal(table.view, before);
+    assert.deepEqual(table.resumePoint, { session: S, seq: 3 });
   });
 
-  test('an event of another table is foreign', () => {
-    const session = synced(3);
-    assert.equal(session.accept({ ...event(4, 'player.away', { player: ME }), session: 's_other' }), ACCEPTED.FOREIGN);
-    assert.equal(new Session(ME).accept(event(1, 'player.away', { player: ME })), ACCEPTED.FOREIGN);
+  test('an event of another table, or before any sync, is elsewhere', () => {
+    const table = synced(3);
+    assert.equal(table.offer({ ...event(4, 'player.away', { player: ME }), session: 's_other' }), VERDICT.ELSEWHERE);
+    assert.equal(new LocalTable(ME).offer(event(1, 'player.away', { player: ME })), VERDICT.ELSEWHERE);
   });
 
   test('an event of an unknown type counts its seq and leaves the table as it was', () => {
-    const session = synced(3);
-    const before = session.view;
-    assert.equal(session.accept(event(4, 'table.decorated', { theme: 'lanterns' })), ACCEPTED.APPLIED);
-    assert.equal(session.seq, 4);
-    assert.equal(session.view, before);
+    const table = synced(3);
+    const before = table.view;
+    assert.equal(table.offer(event(4, 'table.decorated', { theme: 'lanterns' })), VERDICT.APPLIED);
+    assert.equal(table.seq, 4);
+    assert.equal(table.view, before);
   });
 
   test('a later sync replaces the table and the seq, even backwards', () => {
-    const session = synced(9);
-    session.sync({ session: S, seq: 4, state: { ...lobby(), host: 'p_alex' } });
-    assert.equal(session.seq, 4);
-    assert.equal(session.view.host, 'p_alex');
+    const table = synced(9);
+    table.load({ session: S, seq: 4, state: { ...lobby(), host: 'p_alex' } });
+    assert.equal(table.seq, 4);
+    assert.equal(table.view.host, 'p_alex');
   });
 
   test('the bowl this client sent becomes the table bowl when the server confirms it', () => {
-    const session = synced(5);
+    const table = synced(5, { ...lobby(), phase: 'picking', round: 2 });
     const bowl = { ingredients: ['bok_choy', 'enoki', 'beef'], spice: 2 };
-    session.submitted(1, bowl);
-    session.accept(event(6, 'bowl.submitted', { round: 1, player: 'p_alex' }));
-    assert.equal(session.view.bowl, undefined);
-    session.accept(event(7, 'bowl.submitted', { round: 1, player: ME }));
-    assert.deepEqual(session.view.bowl, bowl);
+    table.rememberBowl(1, { ingredients: ['potato', 'shrimp', 'dumplings'], spice: 3 });
+    table.rememberBowl(2, bowl);
+    table.offer(event(6, 'bowl.submitted', { round: 2, player: 'p_alex' }));
+    assert.equal(table.view.bowl, undefined);
+    table.offer(event(7, 'bowl.submitted', { round: 2, player: ME }));
+    assert.deepEqual(table.view.bowl, bowl);
   });
 });
 
