@@ -88,7 +88,7 @@ export class LocalTable {
 
 // Requests -------------------------------------------------------------------------------
 
-export const REQUEST_TIMEOUT_MS = 15000;
+const REQUEST_TIMEOUT_MS = 15000;
 
 /** Commands waiting for their `ack`, `error` or `pong`, by `rid` (`r1`, `r2`, ...). */
 export class PendingRequests {

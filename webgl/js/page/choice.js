@@ -1,5 +1,6 @@
 // Signed in, at no table: open a new one, or join one with its code.
 
+import { LIMITS } from '../protocol.js';
 import { act, client, ui } from './context.js';
 import { h } from './dom.js';
 import { lang, t } from './i18n.js';
@@ -9,8 +10,8 @@ function createForm() {
   const rounds = h('input', {
     id: 'rounds',
     type: 'number',
-    min: 1,
-    max: 10,
+    min: LIMITS.ROUNDS[0],
+    max: LIMITS.ROUNDS[1],
     value: 5,
     inputmode: 'numeric',
     testid: 'rounds-input',
@@ -19,8 +20,8 @@ function createForm() {
   const seconds = h('input', {
     id: 'seconds',
     type: 'number',
-    min: 15,
-    max: 120,
+    min: LIMITS.SECONDS[0],
+    max: LIMITS.SECONDS[1],
     step: 5,
     value: 45,
     inputmode: 'numeric',
@@ -63,7 +64,7 @@ function joinForm() {
     testid: 'join-code',
     'data-field': 'code',
     class: 'code-input',
-    maxlength: 6,
+    maxlength: LIMITS.CODE_LENGTH,
     autocomplete: 'off',
     autocapitalize: 'characters',
     spellcheck: 'false',

@@ -9,7 +9,7 @@ export const client = new MaratangClient();
 /** The page's own state: the catalog, the bowl being picked, the actions under way. */
 export const ui = {
   catalog: null,
-  pick: { key: null, selected: [], spice: null, sending: false },
+  pick: { key: null, selected: [], spice: null },
   busy: new Set(),
 };
 

@@ -1,7 +1,7 @@
 // Player-facing text: webgl/locales/<lang>.json, shared with the Unity sample. Korean first,
 // English available; the choice is kept in localStorage.
 
-export const LANGS = ['ko', 'en'];
+const LANGS = ['ko', 'en'];
 const STORE_KEY = 'maratang.lang';
 const LOCALES = new URL('../../locales/', import.meta.url);
 

@@ -1,5 +1,6 @@
 // The lobby: the join code to share, who is seated, the host's settings and start button.
 
+import { LIMITS } from '../protocol.js';
 import { act, client, toast, ui } from './context.js';
 import { h, setText } from './dom.js';
 import { t } from './i18n.js';
@@ -31,11 +32,17 @@ function codeCard(code) {
 
 /** The host's settings: each input sends its change on its own. */
 function settingsInputs() {
-  const rounds = h('input', { type: 'number', min: 1, max: 10, testid: 'rounds-input', 'data-field': 'rounds' });
+  const rounds = h('input', {
+    type: 'number',
+    min: LIMITS.ROUNDS[0],
+    max: LIMITS.ROUNDS[1],
+    testid: 'rounds-input',
+    'data-field': 'rounds',
+  });
   const seconds = h('input', {
     type: 'number',
-    min: 15,
-    max: 120,
+    min: LIMITS.SECONDS[0],
+    max: LIMITS.SECONDS[1],
     step: 5,
     testid: 'seconds-input',
     'data-field': 'seconds',

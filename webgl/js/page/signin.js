@@ -1,5 +1,6 @@
 // The first screen: a name, then a guest token and a connection.
 
+import { LIMITS } from '../protocol.js';
 import { act, client, showError, ui } from './context.js';
 import { h } from './dom.js';
 import { t } from './i18n.js';
@@ -25,7 +26,7 @@ export function signInScreen() {
     id: 'name',
     testid: 'name-input',
     'data-field': 'name',
-    maxlength: 16,
+    maxlength: LIMITS.NAME_LENGTH,
     autocomplete: 'nickname',
     placeholder: t('namePlaceholder'),
     required: true,

@@ -24,7 +24,7 @@ class Waiters {
   }
 }
 
-export class FakeTransport {
+class FakeTransport {
   constructor(server, refuse) {
     this.server = server;
     this.refuse = refuse;

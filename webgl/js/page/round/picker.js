@@ -19,7 +19,6 @@ function resetPickIfNewRound(state) {
     key,
     selected: state.bowl ? [...state.bowl.ingredients] : [],
     spice: state.bowl ? state.bowl.spice : null,
-    sending: false,
   };
 }
 
