@@ -32,7 +32,7 @@ namespace Maratang
             {
                 case MessageType.Welcome: OnWelcome(link, (Welcome)message); break;
                 case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => waiting.TrySetResult(message)); break;
-                case MessageType.Pong: Answer(link, ((Pong)message).Rid, waiting => waiting.TrySetResult(message)); break;
+                case MessageType.Pong: OnPong(link, (Pong)message); break;
                 case MessageType.Error: OnError(link, (Error)message); break;
                 case MessageType.Sync: OnSync((Sync)message); break;
                 case MessageType.Bye: _byeDelay = TimeSpan.FromMilliseconds(((Bye)message).RetryMs); break;
@@ -47,6 +47,12 @@ namespace Maratang
         {
             TaskCompletionSource<Message> waiting;
             if (rid != null && link.Pending.TryGetValue(rid, out waiting)) settle(waiting);
+        }
+
+        private void OnPong(Link link, Pong pong)
+        {
+            Clock.Ponged(pong.Ts, pong.ServerTime, NowMs());
+            Answer(link, pong.Rid, waiting => waiting.TrySetResult(pong));
         }
 
         private void OnError(Link link, Error error)
@@ -65,6 +71,7 @@ namespace Maratang
             _backoff.Reset();
             _kick = false;
             _heartbeat = TimeSpan.FromMilliseconds(welcome.HeartbeatMs);
+            Clock.Welcomed(welcome.ServerTime, NowMs());
             if (link.Resumed != null && welcome.Session != link.Resumed.Session)
             {
                 _table.Forget(); // the seat is gone: back to the lobby

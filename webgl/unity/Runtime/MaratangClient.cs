@@ -49,6 +49,15 @@ namespace Maratang
         /// <summary>The signed-in player, once welcomed (or signed in).</summary>
         public PlayerView Player { get; private set; }
 
+        /// <summary>The server's clock, kept by every pong (the liveness ping's too).</summary>
+        public ServerClock Clock { get; } = new ServerClock();
+
+        /// <summary>How long until the server's clock reads <paramref name="serverMs"/>, e.g. a round's deadline.</summary>
+        public TimeSpan TimeUntil(long serverMs)
+        {
+            return Clock.Until(serverMs, NowMs());
+        }
+
         /// <summary>The table as of <see cref="Seq"/>, or null when the player sits at none.</summary>
         public TableView State
         {
@@ -175,7 +184,8 @@ namespace Maratang
             }
         }
 
-        private static double NowMs()
+        /// <summary>The local clock, in ms since the epoch.</summary>
+        internal static double NowMs()
         {
             return (DateTime.UtcNow - new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalMilliseconds;
         }

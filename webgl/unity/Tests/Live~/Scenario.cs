@@ -36,6 +36,8 @@ namespace Maratang.Live
             for (long round = 1; round <= 2; round++)
             {
                 Until(() => Picking(host, round) && Picking(guest, round), 15, "round " + round, host, guest);
+                TimeSpan left = host.Client.TimeUntil(host.View.Deadline.Value);
+                Check(left > TimeSpan.FromSeconds(50) && left <= TimeSpan.FromSeconds(61), "the round's time left on the server's clock: " + left);
                 host.Client.SubmitBowlAsync(round, Bowls[0], 2).GetAwaiter().GetResult();
                 guest.Client.SubmitBowlAsync(round, Bowls[1], 1).GetAwaiter().GetResult();
             }
@@ -91,6 +93,7 @@ namespace Maratang.Live
             Until(() => player.Welcomes.Count == 2, 10, "a new socket", player);
             Check(player.Welcomes[1].Session == table.Session, "the seat was resumed");
             player.Client.PingAsync().GetAwaiter().GetResult();
+            Check(player.Client.Clock.RoundTrip.HasValue, "a pong measures the round trip");
             Say("replaced", new { detected_ms = (long)detected.TotalMilliseconds });
         }
 
