@@ -18,6 +18,19 @@ namespace Maratang
     /// with <see cref="MaratangException.ConnectionLost"/>; one sent after the client stopped for
     /// good fails at once with <see cref="MaratangException.Offline"/>.
     /// </para>
+    /// <example>
+    /// <code>
+    /// var client = new MaratangClient("https://maratang.example");
+    /// client.RoundStarted += e => ShowCustomer(e.Customer);
+    /// client.NarrationDelta += (nid, delta, soFar) => subtitle.text = soFar;
+    /// client.StateChanged += view => Render(view);
+    /// await client.SignInAsync("민지");
+    /// await client.ConnectAsync();
+    /// Ack table = await client.CreateTableAsync(new Settings { Rounds = 3 });
+    /// // OnApplicationPause(true): client.Pause();  OnApplicationPause(false): client.Resume();
+    /// // without a SynchronizationContext: call client.DispatchPending() every frame
+    /// </code>
+    /// </example>
     /// </summary>
     public sealed partial class MaratangClient : IDisposable
     {
@@ -58,7 +71,11 @@ namespace Maratang
             return Clock.Until(serverMs, NowMs());
         }
 
-        /// <summary>The table as of <see cref="Seq"/>, or null when the player sits at none.</summary>
+        /// <summary>
+        /// The table as of <see cref="Seq"/>, or null when the player sits at none. It is the
+        /// newest view, which may be ahead of the handlers still waiting to run;
+        /// <see cref="StateChanged"/> hands each view over in order.
+        /// </summary>
         public TableView State
         {
             get { lock (_gate) return _table.View; }
@@ -163,7 +180,8 @@ namespace Maratang
             {
                 try
                 {
-                    await link.Transport.SendAsync(JsonCodec.Encode(command), timeout).ConfigureAwait(false);
+                    if (!answer.Task.IsCompleted)
+                        await link.Transport.SendAsync(JsonCodec.Encode(command), timeout).ConfigureAwait(false);
                 }
                 catch (TransportException e)
                 {
