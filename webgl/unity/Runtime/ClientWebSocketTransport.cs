@@ -95,7 +95,14 @@ namespace Maratang
         public void Abort()
         {
             _life.Cancel();
-            _socket.Abort();
+            try
+            {
+                _socket.Abort();
+            }
+            catch (ObjectDisposedException)
+            {
+                // ended and disposed already: nothing left to drop
+            }
             End(1006, "aborted");
         }
 

@@ -65,11 +65,17 @@ namespace Maratang.Tests
             JObject sent = socket.Next(MessageType.BowlSubmit);
             socket.Receive("{\"t\":\"error\",\"code\":\"invalid\",\"message\":\"spice: must be between 0 and 4\",\"retry\":false,\"rid\":\""
                            + (string)sent["rid"] + "\",\"field\":\"spice\"}");
-            var refused = Assert.Throws<MaratangException>(() => submit.GetAwaiter().GetResult());
-            Assert.AreEqual(ErrorCode.Invalid, refused.Code);
-            Assert.AreEqual("spice", refused.Field);
-            Assert.IsFalse(refused.Retry);
-            await Task.Yield();
+            try
+            {
+                await submit;
+                Assert.Fail("an invalid bowl was accepted");
+            }
+            catch (MaratangException refused)
+            {
+                Assert.AreEqual(ErrorCode.Invalid, refused.Code);
+                Assert.AreEqual("spice", refused.Field);
+                Assert.IsFalse(refused.Retry);
+            }
         }
 
         [Test]
