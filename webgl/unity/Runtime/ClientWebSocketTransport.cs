@@ -46,7 +46,7 @@ namespace Maratang
             }
             if (_socket.SubProtocol != subprotocol)
             {
-                _socket.Abort();
+                Kill();
                 throw new TransportException("the server did not accept " + subprotocol);
             }
             _ = Task.Run(ReceiveAsync);
@@ -94,15 +94,7 @@ namespace Maratang
 
         public void Abort()
         {
-            _life.Cancel();
-            try
-            {
-                _socket.Abort();
-            }
-            catch (ObjectDisposedException)
-            {
-                // ended and disposed already: nothing left to drop
-            }
+            Kill();
             End(1006, "aborted");
         }
 
@@ -138,7 +130,7 @@ namespace Maratang
             }
             catch (Exception e)
             {
-                _socket.Abort();
+                Kill();
                 End(1006, Describe(e));
             }
         }
@@ -155,7 +147,20 @@ namespace Maratang
             }
             catch (Exception)
             {
-                _socket.Abort(); // the server has gone already; the close it sent is what counts
+                Kill(); // the server has gone already; the close it sent is what counts
+            }
+        }
+
+        private void Kill()
+        {
+            _life.Cancel();
+            try
+            {
+                _socket.Abort();
+            }
+            catch (ObjectDisposedException)
+            {
+                // ended and disposed already: nothing left to drop
             }
         }
 
