@@ -199,6 +199,24 @@ namespace Maratang.Tests
         }
 
         [Test]
+        public void AfterAByeTheNextAttemptWaitsAtLeastItsRetryMs()
+        {
+            var delays = new BlockingCollection<TimeSpan>();
+            _client.Reconnecting += (attempt, delay) => delays.Add(delay);
+            FakeTransport socket = Connect();
+            socket.Receive("{\"t\":\"bye\",\"reason\":\"shutdown\",\"retry_ms\":1000}");
+            socket.Close(CloseCode.ServiceRestart, "restart");
+            TimeSpan waited;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!delays.TryTake(out waited, 10))
+            {
+                _client.DispatchPending();
+                Assert.Less(clock.ElapsedMilliseconds, 5000, "no reconnect was announced");
+            }
+            Assert.AreEqual(TimeSpan.FromSeconds(1), waited, "the jitter drew 0; the bye asks for 1000 ms");
+        }
+
+        [Test]
         public void AGapInSeqReplacesTheSocketAndResumes()
         {
             FakeTransport socket = Connect();
