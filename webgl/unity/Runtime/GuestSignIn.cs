@@ -26,10 +26,10 @@ namespace Maratang
     /// <summary><c>POST /api/auth/guest</c>: a new guest player for a name.</summary>
     internal static class GuestSignIn
     {
-        public static async Task<Guest> SignInAsync(HttpClient http, Uri server, string name, CancellationToken cancel)
+        public static async Task<Guest> SignInAsync(HttpClient http, Uri endpoint, string name, CancellationToken cancel)
         {
             var body = new StringContent(JsonCodec.Encode(new { name }), Encoding.UTF8, "application/json");
-            using (HttpResponseMessage response = await http.PostAsync(new Uri(server, "/api/auth/guest"), body, cancel)
+            using (HttpResponseMessage response = await http.PostAsync(endpoint, body, cancel)
                        .ConfigureAwait(false))
             {
                 string text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);

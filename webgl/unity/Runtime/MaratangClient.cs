@@ -96,7 +96,7 @@ namespace Maratang
         /// <summary>Signs in as a new guest named <paramref name="name"/> and keeps its token.</summary>
         public async Task<Guest> SignInAsync(string name, CancellationToken cancel = default(CancellationToken))
         {
-            Guest guest = await GuestSignIn.SignInAsync(_http, _options.Server, name, cancel).ConfigureAwait(false);
+            Guest guest = await GuestSignIn.SignInAsync(_http, _options.HttpUrl("api/auth/guest"), name, cancel).ConfigureAwait(false);
             Token = guest.Token;
             Player = guest.Player;
             return guest;

@@ -5,7 +5,7 @@ namespace Maratang
     /// <summary>How a <see cref="MaratangClient"/> reaches its server and behaves when the network does not.</summary>
     public sealed class MaratangOptions
     {
-        /// <summary>The server's HTTP origin, e.g. <c>https://maratang.example</c>.</summary>
+        /// <summary>The server's HTTP address, e.g. <c>https://maratang.example</c> (a path prefix is kept).</summary>
         public Uri Server { get; set; }
 
         /// <summary>The WebSocket endpoint; by default <c>/ws</c> on <see cref="Server"/> (ws:// or wss://).</summary>
@@ -39,7 +39,9 @@ namespace Maratang
         /// <summary>
         /// Runs an event handler on the game's thread. Default: the <c>SynchronizationContext</c>
         /// current when the client is made (Unity's main thread has one); without one, handlers
-        /// wait in a queue that <see cref="MaratangClient.DispatchPending"/> runs.
+        /// wait in a queue that <see cref="MaratangClient.DispatchPending"/> runs. A post that runs
+        /// the handler at once runs it on the socket's thread, where a handler that blocks on a
+        /// command's result would wait forever.
         /// </summary>
         public Action<Action> Post { get; set; }
 
@@ -55,11 +57,22 @@ namespace Maratang
         {
         }
 
-        internal Uri SocketUrl()
+        /// <summary>Where sockets open: <see cref="Socket"/>, or <c>/ws</c> under <see cref="Server"/>.</summary>
+        public Uri SocketUrl()
         {
-            if (Socket != null) return Socket;
-            var builder = new UriBuilder(Server) { Scheme = Server.Scheme == "https" ? "wss" : "ws" };
-            builder.Path = builder.Path.TrimEnd('/') + "/ws";
+            return Socket ?? On(Server.Scheme == "https" ? "wss" : "ws", "ws");
+        }
+
+        /// <summary>An endpoint of the HTTP API, e.g. <c>api/auth/guest</c>.</summary>
+        public Uri HttpUrl(string path)
+        {
+            return On(Server.Scheme, path);
+        }
+
+        private Uri On(string scheme, string path)
+        {
+            var builder = new UriBuilder(Server) { Scheme = scheme };
+            builder.Path = builder.Path.TrimEnd('/') + "/" + path;
             return builder.Uri;
         }
     }
