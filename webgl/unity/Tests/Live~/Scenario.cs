@@ -64,8 +64,10 @@ namespace Maratang.Live
             Until(() => cut.Disconnects.Count == 1, 5, "the cut noticed", cut, steady);
             Check(cut.Disconnects[0].WillReconnect && cut.Disconnects[0].Code == ClosePolicy.Lost, "a lost socket is retried: " + cut.Disconnects[0]);
             long lastBefore = cut.Client.Seq;
+            System.Threading.Tasks.Task<Pong> sentWhileCut = cut.Client.PingAsync();
             Checkpoint("cut", new { seq = lastBefore });
             Until(() => cut.Welcomes.Count == 2, 10, "a new socket", cut, steady);
+            Check(sentWhileCut.Wait(TimeSpan.FromSeconds(10)), "a command sent while cut went out once reconnected");
             Check(cut.Welcomes[1].Session == table.Session, "the seat was resumed");
             Until(() => cut.Told.ContainsKey("r1.entrance") && steady.Told.ContainsKey("r1.entrance")
                         && cut.Client.Seq == steady.Client.Seq, 15, "the entrance told to both", cut, steady);
