@@ -17,8 +17,10 @@ from protocol.wire import Wire
 
 Frame = bytes | str
 
-JSON_SUBPROTOCOL = "maratang.v1.json"
-MSGPACK_SUBPROTOCOL = "maratang.v1.msgpack"
+PROTOCOL = "maratang.v1"
+"""The protocol's version; each subprotocol names it and its encoding."""
+JSON_SUBPROTOCOL = f"{PROTOCOL}.json"
+MSGPACK_SUBPROTOCOL = f"{PROTOCOL}.msgpack"
 
 
 class Codec(Protocol):

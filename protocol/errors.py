@@ -52,7 +52,14 @@ class CloseCode(IntEnum):
         """Whether a client should reconnect and resume after this close."""
         return self in _RESUMABLE
 
+    @property
+    def terminal(self) -> bool:
+        """Whether no reconnect can succeed after this close: only a new sign-in (4401) or a
+        person (4429) can help. Clients retry after every other close."""
+        return self in _TERMINAL
 
+
+_TERMINAL = frozenset({CloseCode.UNAUTHORIZED, CloseCode.ABUSE})
 _RESUMABLE = frozenset(
     {
         CloseCode.GOING_AWAY,

@@ -16,6 +16,7 @@ from websockets.typing import Subprotocol
 
 from protocol import CODECS, JSON, Codec, parse_server, serialize
 from protocol.codec import JSON_SUBPROTOCOL
+from protocol.reducer import View, apply_event, own_bowl
 
 Message = dict[str, Any]
 
@@ -44,6 +45,8 @@ class Client:
         self._taken: set[int] = set()
         self._arrived = asyncio.Event()
         self._rids = itertools.count(1)
+        self.bowls: dict[int, Message] = {}
+        """The bowls this client sent, by round (the own bowl that no event carries)."""
         self._reader = asyncio.create_task(self._read_loop())
         self.closed: asyncio.Future[tuple[int | None, str]] = (
             asyncio.get_running_loop().create_future()
@@ -101,6 +104,11 @@ class Client:
     async def request(self, t: str, timeout: float = 10, **fields: Any) -> Message:
         """Send a command with a fresh rid; the `ack` or `error` answering it."""
         rid = next(self._rids)
+        if t == "bowl.submit":
+            self.bowls[fields["round"]] = {
+                "ingredients": fields["ingredients"],
+                "spice": fields["spice"],
+            }
         await self.send({"t": t, "rid": rid, **fields})
         return await self.wait_for(
             lambda m: m["t"] in ("ack", "error") and m.get("rid") == rid, timeout
@@ -119,6 +127,17 @@ class Client:
                 self._arrived.clear()
                 await self._arrived.wait()
 
+    async def caught_up(self, session: str, seq: int, timeout: float = 10) -> None:
+        """Waits until an event of `session` at `seq` or later has arrived."""
+        async with asyncio.timeout(timeout):
+            while not any(
+                m.get("session") == session and m.get("seq", 0) >= seq for m in self.received
+            ):
+                if self.closed.done():
+                    raise ConnectionError(f"socket closed {self.closed.result()} while waiting")
+                self._arrived.clear()
+                await self._arrived.wait()
+
     def arrived_at(self, message: Message) -> float:
         return self.arrival[next(i for i, m in enumerate(self.received) if m is message)]
 
@@ -129,6 +148,27 @@ class Client:
             for m in self.received
             if m.get("session") == session and "seq" in m and m["t"] != "sync"
         ]
+
+    def view(self, session: str, me: str, upto: int | None = None) -> View:
+        """The table as this client keeps it, with the reference reducer: its last `sync` of
+        the session, then the session's events after it (up to `upto`), which must come
+        without a gap."""
+        view: View | None = None
+        seq = 0
+        for m in self.received:
+            if m.get("session") != session or "seq" not in m:
+                continue
+            if upto is not None and m["seq"] > upto:
+                break
+            if m["t"] == "sync":
+                view, seq = m["state"], m["seq"]
+            elif m["seq"] > seq and view is not None:
+                assert m["seq"] == seq + 1, f"a gap after seq {seq}: {m}"
+                view, seq = apply_event(view, m), m["seq"]
+                if m["t"] == "bowl.submitted" and m["player"] == me:
+                    view = own_bowl(view, self.bowls[m["round"]])
+        assert view is not None, "no sync of this session arrived"
+        return view
 
     @classmethod
     async def close_all(cls) -> None:

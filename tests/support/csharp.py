@@ -1,4 +1,4 @@
-"""Builds and runs C# with this machine's Mono (`mcs`, C# 7.x; NUnit 2.6), as the tests of the
+"""Builds and runs C# with this machine's Mono (`mcs`, C# 7.2; NUnit 2.6), as the tests of the
 Unity package need: the SDK's core, its Unity layer against a stub of UnityEngine, and NUnit
 test assemblies."""
 
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "webgl" / "unity"
 NEWTONSOFT = Path("/usr/lib/cli/Newtonsoft.Json-5.0/Newtonsoft.Json.dll")
 NUNIT = Path("/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll")
-SYSTEM = ("System.dll", "System.Core.dll", "System.Net.Http.dll", "System.Runtime.dll")
+SYSTEM = ("System.dll", "System.Core.dll", "System.Net.Http.dll")
 
 
 def sources(*folders: Path) -> list[Path]:
@@ -31,7 +31,7 @@ def compile_cs(
         "mcs",
         f"-target:{target}",
         f"-out:{out}",
-        "-langversion:7.3",
+        "-langversion:7.2",
         "-warnaserror+",
         "-nowarn:1591",
         "-debug",
