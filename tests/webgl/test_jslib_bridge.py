@@ -167,7 +167,7 @@ async def test_a_game_through_nginx_survives_a_hidden_tab_and_a_lost_connection(
     token = await sign_in(page, "민지")
     welcome = await hello(page, 1, token)
     assert welcome["heartbeat_ms"] == HEARTBEAT_MS
-    await page.evaluate("(s) => bridge.liveness(s, %d, %d)" % (HEARTBEAT_MS, HEARTBEAT_MS), 1)
+    await page.evaluate("([s, ms]) => bridge.liveness(s, ms, ms)", [1, HEARTBEAT_MS])
     await play_first_round(page, 1)
 
     await stay_hidden(page, 1, 30)
