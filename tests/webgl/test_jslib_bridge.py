@@ -114,7 +114,8 @@ async def hello(page: Page, socket: int, token: str, resume: Json | None = None)
 
 
 def last_seq(events: list[Json]) -> int:
-    return max(e["message"]["seq"] for e in events if "seq" in e.get("message", {}))
+    seqs: list[int] = [e["message"]["seq"] for e in events if "seq" in e.get("message", {})]
+    return max(seqs)
 
 
 async def play_first_round(page: Page, socket: int) -> None:
