@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Threading.Tasks;
 using UnityEngine;
 
 namespace Maratang.Unity
@@ -39,6 +40,29 @@ namespace Maratang.Unity
             var page = new Uri(Application.absoluteURL);
             return new Uri(page.GetLeftPart(UriPartial.Authority));
         }
+
+        /// <summary>
+        /// Signs in as a new guest and keeps the token in <see cref="Client"/>. In a WebGL build
+        /// this goes through UnityWebRequest (browsers offer no System.Net); elsewhere it is
+        /// <see cref="MaratangClient.SignInAsync"/>.
+        /// </summary>
+        public Task<Guest> SignInAsync(string name)
+        {
+#if UNITY_WEBGL && !UNITY_EDITOR
+            return SignInInBrowserAsync(name);
+#else
+            return Client.SignInAsync(name);
+#endif
+        }
+
+#if UNITY_WEBGL && !UNITY_EDITOR
+        private async Task<Guest> SignInInBrowserAsync(string name)
+        {
+            Guest guest = await WebGLSignIn.SignInAsync(ServerUrl(), name);
+            Client.Token = guest.Token;
+            return guest;
+        }
+#endif
 
         protected virtual void Awake()
         {

@@ -16,6 +16,7 @@ public class QuickStart : MonoBehaviour
     private static readonly string[] Ingredients = { "bok_choy", "enoki", "beef" };
     private const long Spice = 2;
 
+    private MaratangBehaviour _maratang;
     private MaratangClient _client;
     private string _name = "민지";
     private string _code = "";
@@ -24,7 +25,8 @@ public class QuickStart : MonoBehaviour
 
     private void Start()
     {
-        _client = GetComponent<MaratangBehaviour>().Client;
+        _maratang = GetComponent<MaratangBehaviour>();
+        _client = _maratang.Client;
         _client.NarrationStarted += started => _narration = "";
         _client.NarrationDelta += (nid, piece, soFar) => _narration = soFar;
         _client.NarrationEnded += (nid, text, source) => _narration = text;
@@ -38,7 +40,7 @@ public class QuickStart : MonoBehaviour
     {
         try
         {
-            if (_client.Token == null) await _client.SignInAsync(_name);
+            if (_client.Token == null) await _maratang.SignInAsync(_name);
             await _client.ConnectAsync();
             Ack ack = create ? await _client.CreateTableAsync(new Settings { Rounds = 3 }) : await _client.JoinAsync(_code);
             _code = ack.Code;

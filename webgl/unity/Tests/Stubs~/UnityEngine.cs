@@ -24,6 +24,15 @@ namespace UnityEngine
     {
     }
 
+    public class AsyncOperation
+    {
+        public event Action<AsyncOperation> completed
+        {
+            add { }
+            remove { }
+        }
+    }
+
     public static class Application
     {
         public static string absoluteURL => "";
@@ -105,6 +114,55 @@ namespace AOT
     public sealed class MonoPInvokeCallbackAttribute : Attribute
     {
         public MonoPInvokeCallbackAttribute(Type type)
+        {
+        }
+    }
+}
+
+namespace UnityEngine.Networking
+{
+    public class UnityWebRequestAsyncOperation : AsyncOperation
+    {
+    }
+
+    public class DownloadHandler
+    {
+        public string text => "";
+    }
+
+    public sealed class DownloadHandlerBuffer : DownloadHandler
+    {
+    }
+
+    public class UploadHandler
+    {
+    }
+
+    public sealed class UploadHandlerRaw : UploadHandler
+    {
+        public UploadHandlerRaw(byte[] data)
+        {
+        }
+    }
+
+    public class UnityWebRequest : IDisposable
+    {
+        public UnityWebRequest(string url, string method, DownloadHandler downloadHandler, UploadHandler uploadHandler)
+        {
+            this.downloadHandler = downloadHandler;
+        }
+
+        public DownloadHandler downloadHandler { get; }
+
+        public long responseCode => 0;
+
+        public void SetRequestHeader(string name, string value)
+        {
+        }
+
+        public UnityWebRequestAsyncOperation SendWebRequest() => new UnityWebRequestAsyncOperation();
+
+        public void Dispose()
         {
         }
     }
