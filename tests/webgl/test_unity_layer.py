@@ -6,16 +6,19 @@ built as Unity builds it, so the core is checked to need no UnityEngine at all."
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.csharp import NEWTONSOFT, PACKAGE, compile_cs, sources
+from tests.support.csharp import NEWTONSOFT, PACKAGE, compile_cs, copy_references, sources
+from tests.support.server import running_server
 
 RUNTIME = PACKAGE / "Runtime"
 UNITY = RUNTIME / "Unity"
 STUBS = PACKAGE / "Tests" / "Stubs~"
 SAMPLE = PACKAGE / "Samples~" / "QuickStart"
+LAYER_RUN = PACKAGE / "Tests" / "LayerRun~"
 JSLIB = PACKAGE / "Plugins" / "WebGL" / "MaratangWebSocket.jslib"
 EXTERN = re.compile(r"static extern \w+ (MaratangSocket\w+)\(([^)]*)\)")
 JS_FUNCTION = re.compile(r"^  (MaratangSocket\w+): function \(([^)]*)\)", re.MULTILINE)
@@ -60,3 +63,20 @@ def test_every_function_the_transport_imports_is_in_the_jslib_with_its_arity() -
     }
     assert imported
     assert imported == exported
+
+
+def test_the_behaviour_plays_a_round_with_handlers_run_in_update(tmp_path: Path) -> None:
+    layer = build(tmp_path, ())
+    references = [NEWTONSOFT, tmp_path / "Maratang.dll", tmp_path / "UnityEngine.dll", layer]
+    program = compile_cs(sources(LAYER_RUN), tmp_path / "LayerRun.exe", references, "exe")
+    copy_references(tmp_path, NEWTONSOFT)
+    with running_server("--fallback-tps", "400", env={"MARATANG_COALESCE_MS": "20"}) as server:
+        run = subprocess.run(
+            ["mono", "--debug", str(program), server.base_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "every handler ran inside Update, on the main thread" in run.stdout
+    assert "OnDestroy disposed the client" in run.stdout
