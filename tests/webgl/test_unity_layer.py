@@ -1,7 +1,9 @@
-"""The Unity layer (`Runtime/Unity/`) and the QuickStart sample, compiled outside Unity against
-a stub of the UnityEngine types they use and the SDK's core: once as the Editor and desktop
-build, once as a WebGL build (`UNITY_WEBGL`), whose transport calls the jslib. Each assembly is
-built as Unity builds it, so the core is checked to need no UnityEngine at all."""
+"""The Unity layer (`Runtime/Unity/`), the QuickStart sample and the manual's quick start,
+compiled outside Unity against a stub of the UnityEngine types they use and the SDK's core:
+once as the Editor and desktop build, once as a WebGL build (`UNITY_WEBGL`), whose transport
+calls the jslib. Each assembly is built as Unity builds it, so the core is checked to need no
+UnityEngine at all. The Editor build of the layer is then run under Mono against a real server,
+with a small program playing the engine's part."""
 
 from __future__ import annotations
 
@@ -19,13 +21,16 @@ UNITY = RUNTIME / "Unity"
 STUBS = PACKAGE / "Tests" / "Stubs~"
 SAMPLE = PACKAGE / "Samples~" / "QuickStart"
 LAYER_RUN = PACKAGE / "Tests" / "LayerRun~"
+MANUAL = PACKAGE / "Documentation~" / "index.md"
+CODE_BLOCK = re.compile(r"```csharp\n(.*?)```", re.DOTALL)
 JSLIB = PACKAGE / "Plugins" / "WebGL" / "MaratangWebSocket.jslib"
 EXTERN = re.compile(r"static extern \w+ (MaratangSocket\w+)\(([^)]*)\)")
 JS_FUNCTION = re.compile(r"^  (MaratangSocket\w+): function \(([^)]*)\)", re.MULTILINE)
 
 
 def build(folder: Path, defines: tuple[str, ...]) -> Path:
-    """Builds UnityEngine (stub), Maratang, Maratang.Unity and the sample; returns the layer."""
+    """Builds UnityEngine (stub), Maratang, Maratang.Unity, the sample and the manual's quick
+    start; returns the layer."""
     engine = compile_cs(sources(STUBS), folder / "UnityEngine.dll")
     core_files = [path for path in sources(RUNTIME) if UNITY not in path.parents]
     core = compile_cs(core_files, folder / "Maratang.dll", [NEWTONSOFT], defines=defines)
