@@ -180,17 +180,16 @@ async def test_a_game_through_nginx_survives_a_hidden_tab_and_a_lost_connection(
     refused = await event(page, 2, "close")
     assert refused["code"] == 1006
     assert await page.evaluate("bridge.find(2, 'open')") is None
-    await page.evaluate("bridge.release(1); bridge.release(2)")
 
     await proxy.restore()
     events: list[Json] = await page.evaluate("csharp.events")
     session = (await message(page, 1, "ack", "m.rid === 1"))["session"]
     resumed = await hello(page, 3, token, {"session": session, "seq": last_seq(events)})
     assert resumed["session"] == session
+    assert await page.evaluate("Object.keys(MaratangSockets.sockets)") == ["3"]  # 1, 2 released
     await send(page, 3, {"t": "bowl.submit", "rid": 4, "round": 2, **BOWL})
     assert (await message(page, 3, "round.resolved", "m.round === 2"))["totals"]
     await message(page, 3, "game.over")
-    await page.evaluate("bridge.release(3)")
 
 
 async def test_close_codes_reach_csharp_exactly(page: Page) -> None:
@@ -205,7 +204,6 @@ async def test_close_codes_reach_csharp_exactly(page: Page) -> None:
     await page.evaluate("bridge.close(2, 1000, 'bye')")
     closed = await event(page, 2, "close")
     assert closed["code"] == 1000
-    await page.evaluate("bridge.release(1); bridge.release(2)")
 
 
 async def test_the_bridge_finds_a_socket_whose_server_stopped_answering(
@@ -220,4 +218,3 @@ async def test_the_bridge_finds_a_socket_whose_server_stopped_answering(
     finally:
         os.kill(app.process.pid, signal.SIGCONT)
     assert dead == {"socket": 1, "kind": "close", "code": 1006, "reason": "no answer to ping"}
-    await page.evaluate("bridge.release(1)")

@@ -85,3 +85,4 @@ def test_the_behaviour_plays_a_round_with_handlers_run_in_update(tmp_path: Path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "every handler ran inside Update, on the main thread" in run.stdout
     assert "OnDestroy disposed the client" in run.stdout
+    assert "no client after OnDestroy" in run.stdout

@@ -1,8 +1,9 @@
 // Plays the C# side of the bridge (Runtime/Unity/WebGLTransport.cs) on the page: callbacks
 // registered once through the function table, string arguments passed as temporary UTF-8
-// copies in the heap, received text copied out of the heap before the callback returns. As in
-// the SDK, the callbacks only queue what they report; `update`, run on animation frames as
-// Unity's player loop is, hands it on (to `csharp.events`, what the client would see).
+// copies in the heap, received text copied out of the heap before the callback returns, and a
+// socket released from inside its close callback. As in the SDK, the callbacks only queue what
+// they report; `update`, run on animation frames as Unity's player loop is, hands it on (to
+// `csharp.events`, what the client would see).
 "use strict";
 
 const csharp = { inbox: [], events: [], updates: 0 };
@@ -28,9 +29,10 @@ _MaratangSocketInit(
     const text = copyString(pointer, length);
     csharp.inbox.push({ socket, kind: "message", text, message: JSON.parse(text) });
   }),
-  addFunction((socket, code, pointer, length) =>
-    csharp.inbox.push({ socket, kind: "close", code, reason: copyString(pointer, length) }),
-  ),
+  addFunction((socket, code, pointer, length) => {
+    csharp.inbox.push({ socket, kind: "close", code, reason: copyString(pointer, length) });
+    _MaratangSocketRelease(socket);
+  }),
 );
 
 function update() {
@@ -51,7 +53,6 @@ const bridge = {
     _MaratangSocketStartLiveness(socket, intervalMs, timeoutMs),
   close: (socket, code, reason) =>
     withCString(reason, (text) => _MaratangSocketClose(socket, code, text)),
-  release: (socket) => _MaratangSocketRelease(socket),
   pings: (socket) => MaratangSockets.sockets[socket].pings,
 
   // The first event of `socket` (of `kind`, and for messages of type `t`) from index `from`.

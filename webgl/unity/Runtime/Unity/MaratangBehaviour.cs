@@ -19,9 +19,30 @@ namespace Maratang.Unity
         private string server = "";
 
         private readonly ConcurrentQueue<Action> _handlers = new ConcurrentQueue<Action>();
+        private MaratangClient _client;
+        private bool _destroyed;
 
-        /// <summary>The client, made in <c>Awake</c>.</summary>
-        public MaratangClient Client { get; private set; }
+        /// <summary>The server's origin. Set it (or the Inspector field) before the first use of
+        /// <see cref="Client"/>; in a WebGL build it may stay empty: the page's origin is used.</summary>
+        public string Server
+        {
+            get { return server; }
+            set
+            {
+                if (_client != null) throw new InvalidOperationException("the client is already made for " + server);
+                server = value;
+            }
+        }
+
+        /// <summary>The client, made on first use for <see cref="Server"/>.</summary>
+        public MaratangClient Client
+        {
+            get
+            {
+                if (_destroyed) throw new ObjectDisposedException(nameof(MaratangBehaviour));
+                return _client ?? (_client = MakeClient());
+            }
+        }
 
         /// <summary>The transport this build uses for every connection attempt.</summary>
         public static TransportFactory PlatformTransport()
@@ -33,12 +54,15 @@ namespace Maratang.Unity
 #endif
         }
 
-        /// <summary>Where the server is: the configured origin, or the page's own in a WebGL build.</summary>
+        /// <summary>Where the server is: <see cref="Server"/>, or the page's own origin in a WebGL build.</summary>
         public Uri ServerUrl()
         {
             if (!string.IsNullOrEmpty(server)) return new Uri(server);
-            var page = new Uri(Application.absoluteURL);
-            return new Uri(page.GetLeftPart(UriPartial.Authority));
+#if UNITY_WEBGL && !UNITY_EDITOR
+            return new Uri(new Uri(Application.absoluteURL).GetLeftPart(UriPartial.Authority));
+#else
+            throw new InvalidOperationException("set MaratangBehaviour.Server (only a WebGL build can default to its page's origin)");
+#endif
         }
 
         /// <summary>
@@ -64,10 +88,13 @@ namespace Maratang.Unity
         }
 #endif
 
-        protected virtual void Awake()
+        private MaratangClient MakeClient()
         {
-            var options = new MaratangOptions(ServerUrl()) { Transport = PlatformTransport(), Post = _handlers.Enqueue };
-            Client = new MaratangClient(options);
+            return new MaratangClient(new MaratangOptions(ServerUrl())
+            {
+                Transport = PlatformTransport(),
+                Post = _handlers.Enqueue,
+            });
         }
 
         protected virtual void Update()
@@ -80,9 +107,9 @@ namespace Maratang.Unity
         /// reconnect attempt is spent while the app cannot run; back: probe or reconnect at once.</summary>
         protected virtual void OnApplicationPause(bool paused)
         {
-            if (Client == null) return;
-            if (paused) Client.Pause();
-            else Client.Resume();
+            if (_client == null) return;
+            if (paused) _client.Pause();
+            else _client.Resume();
         }
 
         /// <summary>On phones focus leaves with the app. On desktop and in browsers the game keeps
@@ -90,15 +117,16 @@ namespace Maratang.Unity
         /// pauses here; coming back with focus resumes on every platform (a no-op unless paused).</summary>
         protected virtual void OnApplicationFocus(bool focused)
         {
-            if (Client == null) return;
-            if (focused) Client.Resume();
-            else if (Application.isMobilePlatform) Client.Pause();
+            if (_client == null) return;
+            if (focused) _client.Resume();
+            else if (Application.isMobilePlatform) _client.Pause();
         }
 
         protected virtual void OnDestroy()
         {
-            Client?.Dispose();
-            Client = null;
+            _destroyed = true;
+            _client?.Dispose();
+            _client = null;
         }
     }
 }

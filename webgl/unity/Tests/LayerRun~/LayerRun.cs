@@ -40,9 +40,8 @@ public static class LayerRun
 
     private static void Play()
     {
-        Send("Awake");
         MaratangClient client = _behaviour.Client;
-        Check(client != null, "Awake made the client");
+        Check(client != null && client == _behaviour.Client, "the client was made once, for the configured server");
         RoundStarted started = null;
         RoundResolved resolved = null;
         client.RoundStarted += round => started = Handled(round);
@@ -64,8 +63,17 @@ public static class LayerRun
 
         Send("OnDestroy");
         _destroyed = true;
-        Check(_behaviour.Client == null, "OnDestroy let go of the client");
         Until(() => !client.IsConnected, "OnDestroy disposed the client");
+        bool refused = false;
+        try
+        {
+            _ = _behaviour.Client;
+        }
+        catch (ObjectDisposedException)
+        {
+            refused = true;
+        }
+        Check(refused, "no client after OnDestroy");
     }
 
     private static T Handled<T>(T value)
