@@ -43,7 +43,7 @@ var MaratangWebSocketLibrary = {
       });
     },
 
-    // Reports the end of socket `id` once, and forgets everything about it but its id.
+    // Reports the end of socket `id` to C#, once; the browser socket reports nothing more.
     ended: function (id, code, reason) {
       var entry = MaratangSockets.sockets[id];
       if (!entry || entry.ended) return;
