@@ -15,27 +15,46 @@ const real = {
 };
 const heldFrames = [];
 
-function atNextWakeUp(run) {
+const cleared = new Set();
+
+function atNextWakeUp(id, run) {
   real.setTimeout(() => {
+    if (cleared.has(id)) return;
     tab.wakeUps += 1;
     run();
   }, 1000 - (Date.now() % 1000));
 }
 
-window.setTimeout = (callback, ms, ...args) =>
-  real.setTimeout(() => (tab.hidden ? atNextWakeUp(() => callback(...args)) : callback(...args)), ms);
+window.setTimeout = (callback, ms, ...args) => {
+  const id = real.setTimeout(() => {
+    if (!tab.hidden) return callback(...args);
+    atNextWakeUp(id, () => callback(...args));
+  }, ms);
+  return id;
+};
 
 window.setInterval = (callback, ms, ...args) => {
   let waiting = false;
-  return real.setInterval(() => {
+  const id = real.setInterval(() => {
     if (!tab.hidden) return callback(...args);
     if (waiting) return;
     waiting = true;
-    atNextWakeUp(() => {
+    atNextWakeUp(id, () => {
       waiting = false;
       callback(...args);
     });
   }, ms);
+  return id;
+};
+
+const realClear = { timeout: window.clearTimeout.bind(window), interval: window.clearInterval.bind(window) };
+window.clearTimeout = (id) => {
+  cleared.add(id);
+  realClear.timeout(id);
+};
+window.clearInterval = (id) => {
+  cleared.add(id);
+  realClear.interval(id);
 };
 
 window.requestAnimationFrame = (callback) => {
