@@ -7,13 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
-import re
-import shutil
-import socket
-import ssl
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +16,9 @@ import orjson
 import pytest
 
 from tests.support.client import Client
-from tests.support.server import ROOT, Server, running_server
+from tests.support.nginx import Site, running_nginx
+from tests.support.server import Server, running_server
 
-NGINX = ROOT / "deploy" / "nginx"
-NGINX_BIN = shutil.which("nginx") or "/usr/sbin/nginx"
 HASH = "0123456789abcdef0123456789abcdef"
 SECURITY = {
     "strict-transport-security": "max-age=63072000",
@@ -47,59 +39,6 @@ BUILD = {
 }
 
 
-@dataclass
-class Site:
-    https: str
-    http: str
-    tls: ssl.SSLContext
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """What the nginx image does at start (envsubst of the variables it is given)."""
-    return re.sub(r"\$\{([A-Z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
-
-
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    cert, key = folder / "fullchain.pem", folder / "privkey.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-def write_build(root: Path) -> None:
-    for name, content in BUILD.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-
-
 @pytest.fixture(scope="module")
 def app() -> Iterator[Server]:
     with running_server("--fallback-tps", "400", env={"MARATANG_COALESCE_MS": "20"}) as server:
@@ -109,54 +48,16 @@ def app() -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def site(app: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     prefix = tmp_path_factory.mktemp("nginx")
-    (prefix / "conf.d").mkdir()
-    shutil.copy(NGINX / "nginx.conf", prefix / "nginx.conf")
-    shutil.copytree(NGINX / "snippets", prefix / "snippets")
-    shutil.copy("/etc/nginx/mime.types", prefix / "mime.types")
-    cert, key = make_certificate(prefix)
     write_build(prefix / "html")
-    http_port, https_port = free_port(), free_port()
-    values = {
-        "MARATANG_DOMAIN": "localhost",
-        "MARATANG_APP": app.base_url,
-        "NGINX_RESOLVER": "127.0.0.1",
-        "TLS_CERTIFICATE": str(cert),
-        "TLS_CERTIFICATE_KEY": str(key),
-        "WEBGL_ROOT": str(prefix / "html"),
-        "ACME_ROOT": str(prefix / "html"),
-        "NGINX_HTTP_PORT": str(http_port),
-        "NGINX_HTTPS_PORT": str(https_port),
-    }
-    template = (NGINX / "templates" / "maratang.conf.template").read_text()
-    rendered = render(template, values)
-    assert not re.search(r"\$\{[A-Z_]+\}", rendered), "a template variable was left"
-    (prefix / "conf.d" / "maratang.conf").write_text(rendered)
-    extra = f"daemon off; pid {prefix}/nginx.pid; error_log {prefix}/error.log info;"
-    if os.geteuid() == 0:
-        extra += " user root;"  # workers must read the test's private folder
-    command = [NGINX_BIN, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", extra]
-    checked = subprocess.run([*command[:-2], "-t"], capture_output=True, text=True, check=False)
-    assert checked.returncode == 0, checked.stderr
-    nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(https_port, nginx)
-        tls = ssl.create_default_context(cafile=str(cert))
-        yield Site(f"https://localhost:{https_port}", f"http://localhost:{http_port}", tls)
-    finally:
-        nginx.terminate()
-        nginx.wait(10)
+    with running_nginx(app.base_url, prefix) as running:
+        yield running
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("nginx did not start") from None
-            time.sleep(0.05)  # polling a process we do not control; bounded by the deadline
+def write_build(root: Path) -> None:
+    for name, content in BUILD.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 @dataclass

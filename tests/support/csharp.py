@@ -25,8 +25,10 @@ def compile_cs(
     out: Path,
     references: Sequence[Path | str] = (),
     target: str = "library",
+    defines: Sequence[str] = (),
 ) -> Path:
-    """Compiles `files` into `out` with warnings as errors; raises with mcs's own output."""
+    """Compiles `files` into `out` with warnings as errors (and the conditional compilation
+    symbols `defines`); raises with mcs's own output."""
     command = [
         "mcs",
         f"-target:{target}",
@@ -35,6 +37,7 @@ def compile_cs(
         "-warnaserror+",
         "-nowarn:1591",
         "-debug",
+        *(f"-define:{name}" for name in defines),
         *(f"-r:{ref}" for ref in (*SYSTEM, *references)),
         *map(str, files),
     ]
