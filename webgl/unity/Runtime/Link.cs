@@ -50,10 +50,11 @@ namespace Maratang
 
         /// <summary>The close code and reason, once the transport reports the end.</summary>
         public readonly TaskCompletionSource<KeyValuePair<int, string>> Closed =
-            new TaskCompletionSource<KeyValuePair<int, string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            new TaskCompletionSource<KeyValuePair<int, string>>();
 
-        public readonly TaskCompletionSource<bool> Welcomed =
-            new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Settled through <see cref="Later"/>, like every task here: both are settled
+        /// where the transport reports, possibly under the client's lock.</summary>
+        public readonly TaskCompletionSource<bool> Welcomed = new TaskCompletionSource<bool>();
 
         /// <summary>The table this socket asked to resume, or null.</summary>
         public Resume Resumed;
@@ -70,7 +71,8 @@ namespace Maratang
         public Link(ITransport transport)
         {
             Transport = transport;
-            transport.Closed += (code, reason) => Closed.TrySetResult(new KeyValuePair<int, string>(code, reason));
+            transport.Closed += (code, reason) =>
+                Later.Run(() => Closed.TrySetResult(new KeyValuePair<int, string>(code, reason)));
         }
 
         public bool IsWelcomed => Welcomed.Task.IsCompleted;
@@ -93,7 +95,10 @@ namespace Maratang
         public void FailPending(string reason)
         {
             foreach (TaskCompletionSource<Message> waiting in Pending.Values)
-                waiting.TrySetException(new MaratangException(MaratangException.ConnectionLost, reason, retry: true));
+            {
+                var lost = new MaratangException(MaratangException.ConnectionLost, reason, retry: true);
+                Later.Run(() => waiting.TrySetException(lost));
+            }
             Pending.Clear();
         }
     }

@@ -69,10 +69,10 @@ namespace Maratang
             if (link != null)
             {
                 link.Transport.Close(CloseCode.Normal, "bye");
-                if (await Task.WhenAny(link.Closed.Task, Task.Delay(_options.ConnectTimeout)).ConfigureAwait(false) != link.Closed.Task)
+                if (!await _options.Delay.FinishesWithin(link.Closed.Task, _options.ConnectTimeout))
                     link.Transport.Abort();
             }
-            if (supervisor != null) await supervisor.ConfigureAwait(false);
+            if (supervisor != null) await supervisor;
         }
 
         public void Dispose()
@@ -93,7 +93,7 @@ namespace Maratang
             await Task.Yield(); // off the caller's stack (and out of its lock); no thread of our own, for WebGL
             try
             {
-                await ReconnectLoopAsync().ConfigureAwait(false);
+                await ReconnectLoopAsync();
             }
             catch (Exception e)
             {
@@ -133,12 +133,12 @@ namespace Maratang
                 }
                 if (paused)
                 {
-                    await woken.ConfigureAwait(false);
+                    await woken;
                     continue;
                 }
-                if (delay > TimeSpan.Zero && await Task.WhenAny(woken, Task.Delay(delay)).ConfigureAwait(false) == woken)
+                if (delay > TimeSpan.Zero && await _options.Delay.FinishesWithin(woken, delay))
                     continue;
-                Disconnect ending = await RunLinkAsync().ConfigureAwait(false);
+                Disconnect ending = await RunLinkAsync();
                 if (!ending.WillReconnect)
                 {
                     lock (_gate) Finish(ending);
@@ -166,9 +166,8 @@ namespace Maratang
             link.Transport.Message += text => OnFrame(link, text);
             try
             {
-                using (var timeout = new CancellationTokenSource(_options.ConnectTimeout))
-                    await link.Transport.ConnectAsync(_options.SocketUrl(), Wire.JsonSubprotocol, timeout.Token)
-                        .ConfigureAwait(false);
+                using (var timeout = new Deadline(_options.Delay, _options.ConnectTimeout))
+                    await link.Transport.ConnectAsync(_options.SocketUrl(), Wire.JsonSubprotocol, timeout.Token);
             }
             catch (Exception e) when (e is TransportException || e is OperationCanceledException)
             {
@@ -176,11 +175,11 @@ namespace Maratang
                 int status = (e as TransportException)?.Status ?? 0;
                 return new Disconnect(0, status, null, e.Message, ClosePolicy.ShouldRetryHandshake(status));
             }
-            await HelloAsync(link).ConfigureAwait(false);
-            Task late = Task.Delay(_options.ConnectTimeout);
-            if (await Task.WhenAny(link.Welcomed.Task, link.Closed.Task, late).ConfigureAwait(false) == late)
+            await HelloAsync(link);
+            Task answered = Task.WhenAny(link.Welcomed.Task, link.Closed.Task);
+            if (!await _options.Delay.FinishesWithin(answered, _options.ConnectTimeout))
                 link.Transport.Abort();
-            KeyValuePair<int, string> closed = await link.Closed.Task.ConfigureAwait(false);
+            KeyValuePair<int, string> closed = await link.Closed.Task;
             link.Transport.Dispose();
             lock (_gate) return Ended(link, closed.Key, closed.Value);
         }
@@ -197,7 +196,7 @@ namespace Maratang
             }
             try
             {
-                await link.Transport.SendAsync(JsonCodec.Encode(hello), CancellationToken.None).ConfigureAwait(false);
+                await link.Transport.SendAsync(JsonCodec.Encode(hello), CancellationToken.None);
             }
             catch (TransportException)
             {
@@ -223,7 +222,9 @@ namespace Maratang
         {
             Emit(() => Disconnected?.Invoke(ending));
             if (_ready.Task.IsCompleted) _ready = NewReady();
-            _ready.TrySetException(new MaratangException(ending.Error ?? MaratangException.Offline, ending.ToString()));
+            TaskCompletionSource<Link> ready = _ready;
+            var failure = new MaratangException(ending.Error ?? MaratangException.Offline, ending.ToString());
+            Later.Run(() => ready.TrySetException(failure));
         }
 
         /// <summary>The welcomed connection, waiting for one while the client reconnects.</summary>
@@ -238,16 +239,18 @@ namespace Maratang
             var expired = new TaskCompletionSource<bool>();
             using (timeout.Register(() => expired.TrySetResult(true)))
             {
-                if (await Task.WhenAny(ready, expired.Task).ConfigureAwait(false) != ready)
+                if (await Task.WhenAny(ready, expired.Task) != ready)
                     throw new TimeoutException(what + " waited for a connection in vain");
             }
-            return await ready.ConfigureAwait(false);
+            return await ready;
         }
 
         private static TaskCompletionSource<Link> NewReady()
         {
-            var ready = new TaskCompletionSource<Link>(TaskCreationOptions.RunContinuationsAsynchronously);
-            ready.Task.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted); // observed: no unobserved-exception noise
+            var ready = new TaskCompletionSource<Link>(); // settled through Later: under the lock
+            // observed (no unobserved-exception noise), where it fails: not on the thread pool
+            ready.Task.ContinueWith(t => t.Exception,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
             return ready;
         }
     }

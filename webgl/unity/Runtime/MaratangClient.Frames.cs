@@ -31,7 +31,7 @@ namespace Maratang
             switch (message.T)
             {
                 case MessageType.Welcome: OnWelcome(link, (Welcome)message); break;
-                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => waiting.TrySetResult(message)); break;
+                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => Later.Run(() => waiting.TrySetResult(message))); break;
                 case MessageType.Pong: OnPong(link, (Pong)message); break;
                 case MessageType.Error: OnError(link, (Error)message); break;
                 case MessageType.Sync: OnSync((Sync)message); break;
@@ -52,20 +52,20 @@ namespace Maratang
         private void OnPong(Link link, Pong pong)
         {
             Clock.Ponged(pong.Ts, pong.ServerTime, NowMs());
-            Answer(link, pong.Rid, waiting => waiting.TrySetResult(pong));
+            Answer(link, pong.Rid, waiting => Later.Run(() => waiting.TrySetResult(pong)));
         }
 
         private void OnError(Link link, Error error)
         {
             if (error.Rid != null && link.Pending.ContainsKey(error.Rid))
-                Answer(link, error.Rid, waiting => waiting.TrySetException(MaratangException.From(error)));
+                Answer(link, error.Rid, waiting => Later.Run(() => waiting.TrySetException(MaratangException.From(error))));
             else if (error.Rid == null)
                 link.Refusal = error; // says why the close that follows it came
         }
 
         private void OnWelcome(Link link, Welcome welcome)
         {
-            link.Welcomed.TrySetResult(true);
+            Later.Run(() => link.Welcomed.TrySetResult(true));
             Player = welcome.Player;
             _table.Viewer = welcome.Player.Id;
             _backoff.Reset();
@@ -80,7 +80,8 @@ namespace Maratang
             if (!_paused) StartLiveness(link);
             Emit(() => Welcomed?.Invoke(welcome));
             Emit(() => Connected?.Invoke());
-            _ready.TrySetResult(link); // after the handlers were posted, so they are queued first
+            TaskCompletionSource<Link> ready = _ready;
+            Later.Run(() => ready.TrySetResult(link)); // after the handlers were posted, so they are queued first
         }
 
         private void OnSync(Sync sync)

@@ -67,8 +67,8 @@ namespace Maratang
         {
             try
             {
-                do await Task.Delay(interval, stop).ConfigureAwait(false);
-                while (!stop.IsCancellationRequested && await ProbeAsync(link, timeout).ConfigureAwait(false));
+                do await _options.Delay(interval, stop);
+                while (!stop.IsCancellationRequested && await ProbeAsync(link, timeout));
             }
             catch (OperationCanceledException)
             {
@@ -79,11 +79,11 @@ namespace Maratang
         /// <summary>A ping on <paramref name="link"/>; a socket that does not answer in time is aborted (and replaced).</summary>
         private async Task<bool> ProbeAsync(Link link, TimeSpan timeout)
         {
-            using (var expiry = new CancellationTokenSource(timeout))
+            using (var expiry = new Deadline(_options.Delay, timeout))
             {
                 try
                 {
-                    await SendAsync(link, new Ping { Ts = NowMs() }, expiry.Token).ConfigureAwait(false);
+                    await SendAsync(link, new Ping { Ts = NowMs() }, expiry.Token);
                     return true;
                 }
                 catch (TimeoutException)
@@ -100,7 +100,7 @@ namespace Maratang
 
         private async Task ProbeAfterResumeAsync(Link link)
         {
-            if (!await ProbeAsync(link, _options.ResumeProbeTimeout).ConfigureAwait(false)) return;
+            if (!await ProbeAsync(link, _options.ResumeProbeTimeout)) return;
             lock (_gate)
             {
                 _kick = false;

@@ -31,6 +31,13 @@ namespace Maratang
     /// // without a SynchronizationContext: call client.DispatchPending() every frame
     /// </code>
     /// </example>
+    /// <para>
+    /// Single-threaded by design where it must be (WebGL): the client's awaits keep the caller's
+    /// SynchronizationContext (no <c>ConfigureAwait(false)</c>: a continuation without one is
+    /// queued to the thread pool whenever its task completes on a thread that has one, and a
+    /// WebGL build's thread pool never runs), its tasks complete through <see cref="Later"/>, and
+    /// it waits only on <see cref="MaratangOptions.Delay"/>.
+    /// </para>
     /// </summary>
     public sealed partial class MaratangClient : IDisposable
     {
@@ -96,7 +103,7 @@ namespace Maratang
         /// <summary>Signs in as a new guest named <paramref name="name"/> and keeps its token.</summary>
         public async Task<Guest> SignInAsync(string name, CancellationToken cancel = default(CancellationToken))
         {
-            Guest guest = await GuestSignIn.SignInAsync(_http, _options.HttpUrl("api/auth/guest"), name, cancel).ConfigureAwait(false);
+            Guest guest = await GuestSignIn.SignInAsync(_http, _options.HttpUrl(GuestSignIn.Path), name, cancel);
             Token = guest.Token;
             Player = guest.Player;
             return guest;
@@ -141,7 +148,7 @@ namespace Maratang
 
         public async Task<Ack> LeaveAsync()
         {
-            Ack ack = await CommandAsync<Ack>(new SessionLeave()).ConfigureAwait(false);
+            Ack ack = await CommandAsync<Ack>(new SessionLeave());
             lock (_gate)
             {
                 _table.Forget();
@@ -158,17 +165,17 @@ namespace Maratang
 
         private async Task<T> CommandAsync<T>(Command command) where T : Message
         {
-            using (var timeout = new CancellationTokenSource(_options.CommandTimeout))
+            using (var timeout = new Deadline(_options.Delay, _options.CommandTimeout))
             {
-                Link link = await ReadyAsync(timeout.Token, command.T).ConfigureAwait(false);
-                return (T)await SendAsync(link, command, timeout.Token).ConfigureAwait(false);
+                Link link = await ReadyAsync(timeout.Token, command.T);
+                return (T)await SendAsync(link, command, timeout.Token);
             }
         }
 
         /// <summary>Sends <paramref name="command"/> on <paramref name="link"/> with a fresh rid; its answer.</summary>
         private async Task<Message> SendAsync(Link link, Command command, CancellationToken timeout)
         {
-            var answer = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var answer = new TaskCompletionSource<Message>(); // settled through Later where under the lock
             lock (_gate)
             {
                 command.Rid = (++_nextRid).ToString();
@@ -181,7 +188,7 @@ namespace Maratang
                 try
                 {
                     if (!answer.Task.IsCompleted)
-                        await link.Transport.SendAsync(JsonCodec.Encode(command), timeout).ConfigureAwait(false);
+                        await link.Transport.SendAsync(JsonCodec.Encode(command), timeout);
                 }
                 catch (TransportException e)
                 {
@@ -193,7 +200,7 @@ namespace Maratang
                 }
                 try
                 {
-                    return await answer.Task.ConfigureAwait(false);
+                    return await answer.Task;
                 }
                 finally
                 {

@@ -1,4 +1,5 @@
 using System;
+using System.Threading.Tasks;
 
 namespace Maratang
 {
@@ -44,6 +45,14 @@ namespace Maratang
         /// command's result would wait forever.
         /// </summary>
         public Action<Action> Post { get; set; }
+
+        /// <summary>
+        /// Every wait of the client (connect and command timeouts, backoff, liveness, probe, a
+        /// <c>bye</c>'s <c>retry_ms</c>) runs on this; default <see cref="Task.Delay(TimeSpan, System.Threading.CancellationToken)"/>.
+        /// A WebGL build has no thread for .NET's timers, so <c>MaratangBehaviour</c> sets the
+        /// browser's timers (<c>WebGLTimers.Delay</c>) there.
+        /// </summary>
+        public Delay Delay { get; set; } = Task.Delay;
 
         /// <summary>Uniform in [0, 1), for the backoff's jitter; default <see cref="System.Random"/>.</summary>
         public Func<double> Random { get; set; }

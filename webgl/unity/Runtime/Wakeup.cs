@@ -24,12 +24,12 @@ namespace Maratang
                 woken = _next;
                 _next = Fresh();
             }
-            woken.TrySetResult(true);
+            Later.Run(() => woken.TrySetResult(true)); // the waiter goes on off the caller's stack
         }
 
         private static TaskCompletionSource<bool> Fresh()
         {
-            return new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return new TaskCompletionSource<bool>();
         }
     }
 }

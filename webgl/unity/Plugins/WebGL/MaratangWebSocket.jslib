@@ -12,6 +12,11 @@
 // The liveness ping runs here, on a browser timer: a hidden tab throttles Unity's Update (and
 // stops requestAnimationFrame) but keeps running timers, so a background tab keeps its socket
 // and a dead socket is still found.
+//
+// The client's timers run here too (MaratangTimer*, for Runtime/Unity/WebGLTimers.cs): a WebGL
+// build runs .NET on one thread, with no thread for System.Threading.Timer, so Task.Delay and
+// a CancellationTokenSource's timeout never fire there. A browser timer fires even in a hidden
+// tab (throttled to about once a second), and C# goes on inside its callback.
 
 var MaratangWebSocketLibrary = {
   $MaratangSockets: {
@@ -85,6 +90,31 @@ var MaratangWebSocketLibrary = {
       if (entry.liveness) clearInterval(entry.liveness);
       entry.liveness = 0;
     }
+  },
+
+  $MaratangTimers: {
+    timers: {},
+    onFire: 0
+  },
+
+  // Registers the C# callback onFire(id) (a static [MonoPInvokeCallback] method).
+  MaratangTimerInit: function (onFire) {
+    MaratangTimers.onFire = onFire;
+  },
+
+  // Calls onFire(id) once, after `ms` milliseconds, unless cancelled first.
+  MaratangTimerStart: function (id, ms) {
+    MaratangTimers.timers[id] = setTimeout(function () {
+      delete MaratangTimers.timers[id];
+      {{{ makeDynCall('vi', 'MaratangTimers.onFire') }}}(id);
+    }, ms);
+  },
+
+  // Cancels timer `id`: onFire(id) does not follow. A timer already fired or cancelled is ignored.
+  MaratangTimerCancel: function (id) {
+    if (!(id in MaratangTimers.timers)) return;
+    clearTimeout(MaratangTimers.timers[id]);
+    delete MaratangTimers.timers[id];
   },
 
   // Registers the three C# callbacks (static [MonoPInvokeCallback] methods):
@@ -166,4 +196,5 @@ var MaratangWebSocketLibrary = {
 };
 
 autoAddDeps(MaratangWebSocketLibrary, "$MaratangSockets");
+autoAddDeps(MaratangWebSocketLibrary, "$MaratangTimers");
 mergeInto(LibraryManager.library, MaratangWebSocketLibrary);

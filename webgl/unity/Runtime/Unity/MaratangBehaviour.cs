@@ -44,6 +44,17 @@ namespace Maratang.Unity
             }
         }
 
+        /// <summary>The timers this build's client waits on: the browser's in a WebGL build
+        /// (.NET's timers never fire there), <c>Task.Delay</c> everywhere else.</summary>
+        public static Delay PlatformDelay()
+        {
+#if UNITY_WEBGL && !UNITY_EDITOR
+            return WebGLTimers.Delay;
+#else
+            return Task.Delay;
+#endif
+        }
+
         /// <summary>The transport this build uses for every connection attempt.</summary>
         public static TransportFactory PlatformTransport()
         {
@@ -82,7 +93,7 @@ namespace Maratang.Unity
 #if UNITY_WEBGL && !UNITY_EDITOR
         private async Task<Guest> SignInInBrowserAsync(string name)
         {
-            Guest guest = await WebGLSignIn.SignInAsync(ServerUrl(), name);
+            Guest guest = await WebGLSignIn.SignInAsync(Options().HttpUrl(GuestSignIn.Path), name);
             Client.Token = guest.Token;
             return guest;
         }
@@ -90,11 +101,17 @@ namespace Maratang.Unity
 
         private MaratangClient MakeClient()
         {
-            return new MaratangClient(new MaratangOptions(ServerUrl())
+            return new MaratangClient(Options());
+        }
+
+        private MaratangOptions Options()
+        {
+            return new MaratangOptions(ServerUrl())
             {
                 Transport = PlatformTransport(),
+                Delay = PlatformDelay(),
                 Post = _handlers.Enqueue,
-            });
+            };
         }
 
         protected virtual void Update()

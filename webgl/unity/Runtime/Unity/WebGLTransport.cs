@@ -137,7 +137,7 @@ namespace Maratang.Unity
         }
 
         /// <summary>An exception must not unwind into JavaScript (it would abort the player): log it.</summary>
-        private static void Guard(Action callback)
+        internal static void Guard(Action callback)
         {
             try
             {

@@ -15,17 +15,32 @@ namespace Maratang.Tests
         public event Action<string> Message;
         public event Action<int, string> Closed;
 
+        /// <summary>Told of every call the client makes (its name), as it is made.</summary>
+        public Action<string> Called = what => { };
+
         public bool KeepsAlive => false;
 
         public Task ConnectAsync(Uri url, string subprotocol, CancellationToken cancel)
         {
+            Called("connect");
             return Task.FromResult(true);
         }
 
         public Task SendAsync(string text, CancellationToken cancel)
         {
+            Called("send");
             Sent.Add(JsonCodec.Parse(text));
             return Task.FromResult(true);
+        }
+
+        /// <summary>The next frame of type <paramref name="t"/> the client has sent so far, or
+        /// null (others before it are skipped); it does not wait.</summary>
+        public JObject Poll(string t)
+        {
+            JObject frame;
+            while (Sent.TryTake(out frame))
+                if ((string)frame["t"] == t) return frame;
+            return null;
         }
 
         /// <summary>The next frame the client sent, of type <paramref name="t"/> (others are skipped).</summary>
@@ -57,16 +72,19 @@ namespace Maratang.Tests
 
         public void Close(int code, string reason)
         {
+            Called("close");
             Closed?.Invoke(code, reason);
         }
 
         public void Abort()
         {
+            Called("abort");
             Closed?.Invoke(1006, "aborted");
         }
 
         public void Dispose()
         {
+            Called("dispose");
         }
     }
 }
