@@ -10,7 +10,7 @@ namespace Maratang.Tests
     /// A SynchronizationContext that runs what is posted to it only when the test pumps it, on
     /// the test's own thread: a WebGL build's one thread, with Unity's context. Whatever the
     /// client does on another thread (a thread-pool continuation, a .NET timer) is recorded by
-    /// <see cref="Check"/>, and a wait that never comes fails <see cref="RunUntil"/> quickly.
+    /// <see cref="Check"/> and <see cref="Post"/>, and a wait that never comes fails <see cref="RunUntil"/> quickly.
     /// </summary>
     internal sealed class OneThread : SynchronizationContext, IDisposable
     {
@@ -30,8 +30,11 @@ namespace Maratang.Tests
             SetSynchronizationContext(this);
         }
 
+        /// <summary>Queues <paramref name="callback"/>; one posted from another thread means the
+        /// client went through that thread (a thread-pool continuation) to get here.</summary>
         public override void Post(SendOrPostCallback callback, object state)
         {
+            if (Thread.CurrentThread != _thread) Stray("a post to the game's thread");
             lock (_posted)
             {
                 _posted.Enqueue(() => callback(state));
@@ -47,11 +50,13 @@ namespace Maratang.Tests
         /// <summary>Records <paramref name="what"/> as a stray unless it runs here.</summary>
         public void Check(string what)
         {
-            if (Thread.CurrentThread != _thread || Current != this)
-            {
-                string where = Thread.CurrentThread.IsThreadPoolThread ? "a thread-pool thread" : "another thread";
-                lock (Strays) Strays.Add(what + " ran on " + where);
-            }
+            if (Thread.CurrentThread != _thread || Current != this) Stray(what);
+        }
+
+        private void Stray(string what)
+        {
+            string where = Thread.CurrentThread.IsThreadPoolThread ? "a thread-pool thread" : "another thread";
+            lock (Strays) Strays.Add(what + " came from " + where);
         }
 
         /// <summary>Runs what was posted until nothing is left.</summary>

@@ -171,6 +171,21 @@ namespace Maratang.Tests
         }
 
         [Test]
+        public void APauseDuringTheBackoffStopsItsTimerAndAResumeReconnectsAtOnce()
+        {
+            var announced = new List<TimeSpan>();
+            Client.Reconnecting += (attempt, delay) => announced.Add(delay);
+            Connected().Abort();
+            _thread.RunUntil(() => announced.Count == 1, "the reconnect's announcement");
+            Client.Pause();
+            _thread.RunUntil(() => _timers.Pending.Count == 0, "stopping the backoff's timer");
+            Assert.AreEqual(1, _sockets.Count, "no attempt while paused");
+            Client.Resume();
+            Opened(2);
+            AssertEverythingRanOnTheOneThread();
+        }
+
+        [Test]
         public void AByesRetryMsHoldsTheNextAttemptBackOnTheClientsTimers()
         {
             _options.Random = () => 0;
