@@ -1,8 +1,10 @@
 """The WebGL bridge (`MaratangWebSocket.jslib`) in headless Chromium, driven from the page as
 the SDK's C# drives it, through the production nginx over wss to a real server, with a TCP
 proxy between nginx and the app that the test can cut: a round played, a 30 s stay in a
-hidden tab, a lost connection resumed, close codes passed through exactly, and a socket whose
-server stopped answering found dead by the bridge's own ping."""
+hidden tab (with the SDK's timers firing through it), a lost connection resumed, close codes
+passed through exactly, and a socket whose server stopped answering found dead by the bridge's
+own ping. The bridge's timers (what the SDK waits on in a WebGL build) fire once, on time, and
+never once cancelled."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from tests.webgl.unity_web import chromium, write_bridge_page
 HEARTBEAT_MS = 5000
 WAIT_MS = 15_000
 BOWL = {"ingredients": ["bok_choy", "enoki", "beef"], "spice": 2}
+HIDDEN_TIMERS = {101: 2000, 103: 12_000}
+"""Timers started as the tab hides, by id and milliseconds; timer 102 is cancelled at once."""
 Json = dict[str, Any]
 
 
@@ -140,20 +144,25 @@ async def play_first_round(page: Page, socket: int) -> None:
 
 
 async def stay_hidden(page: Page, socket: int, seconds: float) -> None:
-    """Hides the tab for `seconds` of wall-clock time; the socket must live through it."""
+    """Hides the tab for `seconds` of wall-clock time; the socket must live through it, and
+    the SDK's timers must fire (a cancelled one must not) while no Update runs."""
     before = await page.evaluate(
-        """(s) => {
+        """([s, timers]) => {
             const before = {updates: csharp.updates, pings: bridge.pings(s),
                             queued: csharp.inbox.length};
             setHidden(true);
+            before.at = Date.now();
+            for (const [timer, ms] of timers) bridge.timer(timer, ms);
+            bridge.timer(102, 2000);
+            bridge.cancelTimer(102);
             return before;
         }""",
-        socket,
+        [socket, list(HIDDEN_TIMERS.items())],
     )
     await page.wait_for_timeout(seconds * 1000)  # the phase under test is 30 s of real time
     during = await page.evaluate(
         "(s) => ({updates: csharp.updates, pings: bridge.pings(s), queued: csharp.inbox.length,"
-        " wakeUps: tab.wakeUps, hidden: document.hidden})",
+        " wakeUps: tab.wakeUps, hidden: document.hidden, fired: csharp.fired})",
         socket,
     )
     await page.evaluate("setHidden(false)")
@@ -163,6 +172,13 @@ async def stay_hidden(page: Page, socket: int, seconds: float) -> None:
     assert during["wakeUps"] >= seconds * 1000 // HEARTBEAT_MS, "timers were not throttled"
     assert during["pings"] - before["pings"] >= seconds * 1000 // HEARTBEAT_MS - 1
     assert during["queued"] - before["queued"] >= 2, "no pong reached the callbacks"
+    fired = {f["timer"]: f for f in during["fired"]}
+    assert sorted(fired) == sorted(HIDDEN_TIMERS), "fired in the hidden tab: " + str(fired)
+    assert len(during["fired"]) == len(HIDDEN_TIMERS), "a timer fired twice"
+    for timer, ms in HIDDEN_TIMERS.items():
+        assert fired[timer]["hidden"] is True
+        assert fired[timer]["updates"] <= before["updates"] + 1, "it waited for an Update"
+        assert fired[timer]["at"] - before["at"] >= ms, f"timer {timer} fired early"
     await page.wait_for_function("(n) => csharp.updates > n", arg=during["updates"])
     assert await page.evaluate("(s) => bridge.find(s, 'close')", socket) is None
 
@@ -195,6 +211,27 @@ async def test_a_game_through_nginx_survives_a_hidden_tab_and_a_lost_connection(
     await send(page, 3, {"t": "bowl.submit", "rid": 4, "round": 2, **BOWL})
     assert (await message(page, 3, "round.resolved", "m.round === 2"))["totals"]
     await message(page, 3, "game.over")
+
+
+async def test_timers_fire_once_on_time_and_a_cancelled_one_never(page: Page) -> None:
+    started = await page.evaluate(
+        """() => {
+            const at = Date.now();
+            bridge.timer(1, 100);
+            bridge.timer(2, 100);
+            bridge.timer(3, 300);
+            bridge.cancelTimer(2);
+            bridge.cancelTimer(4);  // unknown: ignored
+            return at;
+        }"""
+    )
+    await page.wait_for_function("bridge.fired(3).length > 0")
+    fired: list[Json] = await page.evaluate("csharp.fired")
+    assert [f["timer"] for f in fired] == [1, 3]  # 2 was due before 3
+    assert fired[0]["at"] - started >= 100
+    assert fired[1]["at"] - started >= 300
+    assert await page.evaluate("Object.keys(MaratangTimers.timers)") == []
+    await page.evaluate("bridge.cancelTimer(1)")  # already fired: ignored
 
 
 async def test_close_codes_reach_csharp_exactly(page: Page) -> None:

@@ -1,9 +1,9 @@
 """The Unity layer (`Runtime/Unity/`), the QuickStart sample and the manual's quick start,
 compiled outside Unity against a stub of the UnityEngine types they use and the SDK's core:
 once as the Editor and desktop build, once as a WebGL build (`UNITY_WEBGL`), whose transport
-calls the jslib. Each assembly is built as Unity builds it, so the core is checked to need no
-UnityEngine at all. The Editor build of the layer is then run under Mono against a real server,
-with a small program playing the engine's part."""
+and timers call the jslib. Each assembly is built as Unity builds it, so the core is checked to
+need no UnityEngine at all. The Editor build of the layer is then run under Mono against a real
+server, with a small program playing the engine's part."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ LAYER_RUN = PACKAGE / "Tests" / "LayerRun~"
 MANUAL = PACKAGE / "Documentation~" / "index.md"
 CODE_BLOCK = re.compile(r"```csharp\n(.*?)```", re.DOTALL)
 JSLIB = PACKAGE / "Plugins" / "WebGL" / "MaratangWebSocket.jslib"
-EXTERN = re.compile(r"static extern \w+ (MaratangSocket\w+)\(([^)]*)\)")
-JS_FUNCTION = re.compile(r"^  (MaratangSocket\w+): function \(([^)]*)\)", re.MULTILINE)
+EXTERN = re.compile(r"static extern \w+ (Maratang\w+)\(([^)]*)\)")
+JS_FUNCTION = re.compile(r"^  (Maratang\w+): function \(([^)]*)\)", re.MULTILINE)
+BRIDGE = ("WebGLTransport.cs", "WebGLTimers.cs")
+"""The C# files that import the jslib's functions."""
 
 
 def build(folder: Path, defines: tuple[str, ...]) -> Path:
@@ -52,15 +54,18 @@ def test_the_layer_and_the_sample_compile_for_each_platform(
 ) -> None:
     layer = build(tmp_path, defines).read_bytes()
     assert b"MaratangBehaviour" in layer
-    webgl = b"WebGLTransport" in layer and b"MaratangSocketConnect" in layer
+    webgl = all(
+        name in layer
+        for name in (b"WebGLTransport", b"MaratangSocketConnect", b"MaratangTimerStart")
+    )
     assert webgl == ("UNITY_WEBGL" in defines)  # the bridge is in WebGL builds only
 
 
-def test_every_function_the_transport_imports_is_in_the_jslib_with_its_arity() -> None:
-    transport = (UNITY / "WebGLTransport.cs").read_text()
+def test_every_function_the_bridge_imports_is_in_the_jslib_with_its_arity() -> None:
+    imports = "".join((UNITY / name).read_text() for name in BRIDGE)
     imported = {
         name: len([a for a in args.split(",") if a.strip()])
-        for name, args in EXTERN.findall(transport)
+        for name, args in EXTERN.findall(imports)
     }
     exported = {
         name: len([a for a in args.split(",") if a.strip()])

@@ -3,10 +3,12 @@
 // copies in the heap, received text copied out of the heap before the callback returns, and a
 // socket released from inside its close callback. As in the SDK, the callbacks only queue what
 // they report; `update`, run on animation frames as Unity's player loop is, hands it on (to
-// `csharp.events`, what the client would see).
+// `csharp.events`, what the client would see). A timer's callback is where the SDK goes on
+// (Runtime/Unity/WebGLTimers.cs): each firing is recorded at once in `csharp.fired`, with
+// whether the page was hidden and how many updates had run.
 "use strict";
 
-const csharp = { inbox: [], events: [], updates: 0 };
+const csharp = { inbox: [], events: [], updates: 0, fired: [] };
 
 function withCString(text, call) {
   const size = lengthBytesUTF8(text) + 1;
@@ -35,6 +37,12 @@ _MaratangSocketInit(
   }),
 );
 
+_MaratangTimerInit(
+  addFunction((timer) =>
+    csharp.fired.push({ timer, at: Date.now(), hidden: document.hidden, updates: csharp.updates }),
+  ),
+);
+
 function update() {
   csharp.updates += 1;
   csharp.events.push(...csharp.inbox.splice(0));
@@ -54,6 +62,9 @@ const bridge = {
   close: (socket, code, reason) =>
     withCString(reason, (text) => _MaratangSocketClose(socket, code, text)),
   pings: (socket) => MaratangSockets.sockets[socket].pings,
+  timer: (timer, ms) => _MaratangTimerStart(timer, ms),
+  cancelTimer: (timer) => _MaratangTimerCancel(timer),
+  fired: (timer) => csharp.fired.filter((f) => f.timer === timer),
 
   // The first event of `socket` (of `kind`, and for messages of type `t`) from index `from`.
   find: (socket, kind, t, from = 0) =>
