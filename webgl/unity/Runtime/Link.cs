@@ -52,8 +52,7 @@ namespace Maratang
         public readonly TaskCompletionSource<KeyValuePair<int, string>> Closed =
             new TaskCompletionSource<KeyValuePair<int, string>>();
 
-        /// <summary>Settled through <see cref="Later"/>, like every task here: both are settled
-        /// where the transport reports, possibly under the client's lock.</summary>
+        /// <summary>Completes through <see cref="Later"/> once <see cref="Welcome"/> is called.</summary>
         public readonly TaskCompletionSource<bool> Welcomed = new TaskCompletionSource<bool>();
 
         /// <summary>The table this socket asked to resume, or null.</summary>
@@ -71,11 +70,21 @@ namespace Maratang
         public Link(ITransport transport)
         {
             Transport = transport;
+            // a transport may report its end under the client's lock (an Abort there): later, then
             transport.Closed += (code, reason) =>
                 Later.Run(() => Closed.TrySetResult(new KeyValuePair<int, string>(code, reason)));
         }
 
-        public bool IsWelcomed => Welcomed.Task.IsCompleted;
+        /// <summary>True from the welcome on (read and set under the client's lock), while
+        /// <see cref="Welcomed"/>'s waiters may still be on their way.</summary>
+        public bool IsWelcomed { get; private set; }
+
+        /// <summary>The welcome came. Under the client's lock.</summary>
+        public void Welcome()
+        {
+            IsWelcomed = true;
+            Later.Run(() => Welcomed.TrySetResult(true));
+        }
 
         /// <summary>Drops a socket the client no longer trusts; its end is reported with <paramref name="cause"/>.</summary>
         public void Drop(string cause)

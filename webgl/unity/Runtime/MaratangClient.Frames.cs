@@ -65,7 +65,7 @@ namespace Maratang
 
         private void OnWelcome(Link link, Welcome welcome)
         {
-            Later.Run(() => link.Welcomed.TrySetResult(true));
+            link.Welcome();
             Player = welcome.Player;
             _table.Viewer = welcome.Player.Id;
             _backoff.Reset();

@@ -230,6 +230,23 @@ namespace Maratang.Tests
         }
 
         [Test]
+        public void AWelcomeWhoseHandlingWaitsForTheGameThreadOutlivesTheConnectTimeout()
+        {
+            // a hidden tab: the welcome came, the game's thread has not run since, the timer fires
+            Task connected = Client.ConnectAsync();
+            FakeTransport socket = Opened(1);
+            var calls = new List<string>();
+            socket.Called += calls.Add;
+            Sent(socket, MessageType.Hello);
+            socket.Receive(WelcomeFrame);
+            _timers.Advance(_options.ConnectTimeout);
+            _thread.RunUntil(() => connected.IsCompleted, "the welcome");
+            CollectionAssert.DoesNotContain(calls, "abort");
+            Assert.IsTrue(Client.IsConnected);
+            AssertEverythingRanOnTheOneThread();
+        }
+
+        [Test]
         public void TheLivenessPingReplacesASocketThatStoppedAnsweringOnTheClientsTimers()
         {
             var endings = new List<Disconnect>();
