@@ -179,7 +179,7 @@ namespace Maratang
             Task answered = Task.WhenAny(link.Welcomed.Task, link.Closed.Task);
             if (!await _options.Delay.FinishesWithin(answered, _options.ConnectTimeout))
                 lock (_gate)
-                    if (!link.IsWelcomed) link.Transport.Abort(); // else its Welcomed is on its way // else its Welcomed is on its way
+                    if (!link.IsWelcomed) link.Transport.Abort(); // else its Welcomed is on its way
             KeyValuePair<int, string> closed = await link.Closed.Task;
             link.Transport.Dispose();
             lock (_gate) return Ended(link, closed.Key, closed.Value);

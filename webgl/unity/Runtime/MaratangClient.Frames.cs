@@ -31,7 +31,7 @@ namespace Maratang
             switch (message.T)
             {
                 case MessageType.Welcome: OnWelcome(link, (Welcome)message); break;
-                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => Later.Run(() => waiting.TrySetResult(message))); break;
+                case MessageType.Ack: Answer(link, ((Ack)message).Rid, waiting => waiting.TrySetResult(message)); break;
                 case MessageType.Pong: OnPong(link, (Pong)message); break;
                 case MessageType.Error: OnError(link, (Error)message); break;
                 case MessageType.Sync: OnSync((Sync)message); break;
@@ -43,22 +43,23 @@ namespace Maratang
             }
         }
 
+        /// <summary>Settles the command waiting for <paramref name="rid"/>, if any, once out of the lock.</summary>
         private static void Answer(Link link, string rid, Action<TaskCompletionSource<Message>> settle)
         {
             TaskCompletionSource<Message> waiting;
-            if (rid != null && link.Pending.TryGetValue(rid, out waiting)) settle(waiting);
+            if (rid != null && link.Pending.TryGetValue(rid, out waiting)) Later.Run(() => settle(waiting));
         }
 
         private void OnPong(Link link, Pong pong)
         {
             Clock.Ponged(pong.Ts, pong.ServerTime, NowMs());
-            Answer(link, pong.Rid, waiting => Later.Run(() => waiting.TrySetResult(pong)));
+            Answer(link, pong.Rid, waiting => waiting.TrySetResult(pong));
         }
 
         private void OnError(Link link, Error error)
         {
             if (error.Rid != null && link.Pending.ContainsKey(error.Rid))
-                Answer(link, error.Rid, waiting => Later.Run(() => waiting.TrySetException(MaratangException.From(error))));
+                Answer(link, error.Rid, waiting => waiting.TrySetException(MaratangException.From(error)));
             else if (error.Rid == null)
                 link.Refusal = error; // says why the close that follows it came
         }
