@@ -161,7 +161,9 @@ def test_the_image_is_multi_stage_non_root_with_a_healthcheck() -> None:
     assert f"ARG MARATANG_VERSION={version}" in dockerfile
 
 
-def test_the_build_context_leaves_out_tests_docs_secrets_and_caches() -> None:
+def test_the_build_context_leaves_out_tests_docs_secrets_caches_and_the_unity_package() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     for entry in ("tests", "docs", ".git", "**/.env", "**/.env.*", ".venv", "**/__pycache__"):
         assert entry in ignored, entry
+    for client_side in ("webgl/js/tests", "webgl/unity", "webgl/template"):  # not the page
+        assert client_side in ignored, client_side

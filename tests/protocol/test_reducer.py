@@ -10,6 +10,7 @@ import pytest
 
 from protocol.reducer import View, apply_event, own_bowl
 from scripts.make_vectors import VECTORS, render_reducer
+from tests.support.client import without_nulls
 
 REDUCER = VECTORS / "reducer.json"
 
@@ -17,15 +18,6 @@ REDUCER = VECTORS / "reducer.json"
 def load() -> list[dict[str, Any]]:
     vectors: list[dict[str, Any]] = json.loads(REDUCER.read_text(encoding="utf-8"))["vectors"]
     return vectors
-
-
-def without_nulls(value: Any) -> Any:
-    """A wire value with null fields dropped: absent and null mean the same."""
-    if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value]
-    return value
 
 
 def replay(vector: dict[str, Any]) -> View:

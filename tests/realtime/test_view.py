@@ -4,22 +4,12 @@ and at the end, on both codecs."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.realtime.conftest import Seat, Table, open_table, play_round
-from tests.support.client import Client, Message
+from tests.support.client import Client, Message, without_nulls
 from tests.support.server import Server
 
 AHEAD = 10**9
 """A `seq` ahead of the server's: the resume answers with a fresh `sync`."""
-
-
-def without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_nulls(v) for v in value]
-    return value
 
 
 async def fresh_sync(server: Server, table: Table, seat: Seat) -> Message:

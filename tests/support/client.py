@@ -187,8 +187,17 @@ class Client:
             await self._reader
 
 
+def without_nulls(value: Any) -> Any:
+    """A wire value with null fields dropped: to a client, absent and null mean the same."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def seqs(messages: list[Message]) -> list[int]:
     return [m["seq"] for m in messages]
 
 
-__all__ = ["JSON", "Client", "guest", "seqs"]
+__all__ = ["JSON", "Client", "guest", "seqs", "without_nulls"]

@@ -10,12 +10,12 @@ import shutil
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.procs import wait_for_port
 from tests.support.server import ROOT
 
 NGINX = ROOT / "deploy" / "nginx"
@@ -107,7 +107,7 @@ def running_nginx(app_url: str, prefix: Path) -> Iterator[Site]:
     assert checked.returncode == 0, checked.stderr
     nginx = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_port(https_port, nginx)
+        wait_for_port(nginx, https_port, "nginx", 10)
         tls = ssl.create_default_context(cafile=str(cert))
         yield Site(
             f"https://localhost:{https_port}", f"http://localhost:{http_port}", tls, prefix / "html"
@@ -115,15 +115,3 @@ def running_nginx(app_url: str, prefix: Path) -> Iterator[Site]:
     finally:
         nginx.terminate()
         nginx.wait(10)
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("nginx did not start") from None
-            time.sleep(0.05)  # polling a process we do not control; bounded by the deadline

@@ -106,3 +106,14 @@ def test_every_key_the_page_builds_from_a_value_exists(lang: str) -> None:
     for family in built:
         missing = {value for value in known[family] if f"{family}.{value}" not in texts}
         assert sorted(missing) == [], family
+
+
+SAMPLE_KEY = re.compile(r'_text(?:\[|\.Format\()"([\w.]+)"')
+
+
+def test_every_key_the_unity_sample_asks_for_exists() -> None:
+    sample = (WEBGL / "unity" / "Samples~" / "QuickStart" / "QuickStart.cs").read_text("utf-8")
+    keys = set(SAMPLE_KEY.findall(sample))
+    assert len(keys) >= 8, keys
+    for lang in LOCALES:
+        assert keys <= set(locale(lang)), keys - set(locale(lang))

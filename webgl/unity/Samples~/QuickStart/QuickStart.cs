@@ -8,7 +8,8 @@ using UnityEngine;
 /// <summary>
 /// Maratang in one script: sign in as a guest, open a table or join one by its code, start the
 /// game, watch the narration arrive piece by piece, and submit a bowl each round. Put it beside
-/// a <see cref="MaratangBehaviour"/> (which owns the client) on any GameObject.
+/// a <see cref="MaratangBehaviour"/> (which owns the client) on any GameObject. Its text comes
+/// from <see cref="Strings"/>, the same locale files the browser page uses (Korean first).
 /// </summary>
 [RequireComponent(typeof(MaratangBehaviour))]
 public class QuickStart : MonoBehaviour
@@ -16,24 +17,30 @@ public class QuickStart : MonoBehaviour
     private static readonly string[] Ingredients = { "bok_choy", "enoki", "beef" };
     private const long Spice = 2;
 
+    [SerializeField] private string _lang = "ko";
+
+    private Strings _text;
     private MaratangBehaviour _maratang;
     private MaratangClient _client;
     private string _name = "민지";
     private string _code = "";
     private string _narration = "";
-    private string _status = "이름을 입력하세요 / Enter a name";
+    private string _status = "";
 
     private void Start()
     {
+        _text = Strings.For(_lang);
+        _status = _text["nameLabel"];
         _maratang = GetComponent<MaratangBehaviour>();
         _client = _maratang.Client;
         _client.NarrationStarted += started => _narration = "";
         _client.NarrationDelta += (nid, piece, soFar) => _narration = soFar;
         _client.NarrationEnded += (nid, text, source) => _narration = text;
-        _client.RoundStarted += round => _status = "라운드 " + round.Round + " / Round " + round.Round;
-        _client.RoundResolved += resolved => _status = "점수 / Scores: " + string.Join(", ", resolved.Results.ConvertAll(r => r.Score.ToString()));
-        _client.GameOver += over => _status = "게임 끝 / Game over";
-        _client.Disconnected += lost => _status = lost.WillReconnect ? "다시 연결 중… / Reconnecting…" : "연결 끊김 / Offline: " + lost.Reason;
+        _client.RoundStarted += round => _status = _text["round"] + " " + round.Round;
+        _client.RoundResolved += resolved => _status = _text.Format("resultsTitle", "n", resolved.Round) + ": "
+            + string.Join(", ", resolved.Results.ConvertAll(r => _text.Format("points", "n", r.Score)));
+        _client.GameOver += over => _status = _text["finalTitle"];
+        _client.Disconnected += lost => _status = lost.WillReconnect ? _text["status.reconnecting"] : _text["status.idle"] + ": " + lost.Reason;
     }
 
     private async Task SitDownAsync(bool create)
@@ -44,11 +51,11 @@ public class QuickStart : MonoBehaviour
             await _client.ConnectAsync();
             Ack ack = create ? await _client.CreateTableAsync(new Settings { Rounds = 3 }) : await _client.JoinAsync(_code);
             _code = ack.Code;
-            _status = "테이블 / Table " + _code;
+            _status = _text["tableCode"] + " " + _code;
         }
         catch (MaratangException refused)
         {
-            _status = refused.Code + ": " + refused.Message;
+            _status = _text.Error(refused.Code);
         }
     }
 
@@ -60,7 +67,7 @@ public class QuickStart : MonoBehaviour
         }
         catch (MaratangException refused)
         {
-            _status = refused.Code + ": " + refused.Message;
+            _status = _text.Error(refused.Code);
         }
     }
 
@@ -72,16 +79,16 @@ public class QuickStart : MonoBehaviour
         if (table == null)
         {
             _name = GUILayout.TextField(_name);
-            if (GUILayout.Button("새 테이블 / New table")) _ = SitDownAsync(create: true);
+            if (GUILayout.Button(_text["create"])) _ = SitDownAsync(create: true);
             _code = GUILayout.TextField(_code);
-            if (GUILayout.Button("참가 / Join")) _ = SitDownAsync(create: false);
+            if (GUILayout.Button(_text["join"])) _ = SitDownAsync(create: false);
         }
         else
         {
-            GUILayout.Label("코드 / Code: " + table.Code + "  ·  " + table.Phase);
-            if (table.Phase == "lobby" && table.Host == _client.Player?.Id && GUILayout.Button("시작 / Start"))
+            GUILayout.Label(_text["tableCode"] + ": " + table.Code + "  ·  " + table.Phase);
+            if (table.Phase == "lobby" && table.Host == _client.Player?.Id && GUILayout.Button(_text["start"]))
                 _ = RunAsync(_client.StartAsync);
-            if (table.Phase == "picking" && table.Bowl == null && GUILayout.Button("제출 / Submit bowl"))
+            if (table.Phase == "picking" && table.Bowl == null && GUILayout.Button(_text["submit"]))
                 _ = RunAsync(() => _client.SubmitBowlAsync(table.Round, Ingredients, Spice));
         }
         GUILayout.Label(_narration);
