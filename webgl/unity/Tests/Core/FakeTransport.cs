@@ -18,12 +18,21 @@ namespace Maratang.Tests
         /// <summary>Told of every call the client makes (its name), as it is made.</summary>
         public Action<string> Called = what => { };
 
+        /// <summary>The handshake never completes (until the client cancels it).</summary>
+        public bool Hangs;
+
+        /// <summary>A close handshake gets no answer: only <see cref="Abort"/> ends the socket.</summary>
+        public bool Unanswered;
+
         public bool KeepsAlive => false;
 
         public Task ConnectAsync(Uri url, string subprotocol, CancellationToken cancel)
         {
             Called("connect");
-            return Task.FromResult(true);
+            if (!Hangs) return Task.FromResult(true);
+            var opened = new TaskCompletionSource<bool>();
+            cancel.Register(() => opened.TrySetCanceled());
+            return opened.Task;
         }
 
         public Task SendAsync(string text, CancellationToken cancel)
@@ -73,7 +82,7 @@ namespace Maratang.Tests
         public void Close(int code, string reason)
         {
             Called("close");
-            Closed?.Invoke(code, reason);
+            if (!Unanswered) Closed?.Invoke(code, reason);
         }
 
         public void Abort()

@@ -26,6 +26,7 @@ namespace Maratang.Tests
         private List<FakeTransport> _sockets;
         private MaratangOptions _options;
         private MaratangClient _client;
+        private bool _hang;
 
         [SetUp]
         public void MakeOptions()
@@ -33,12 +34,13 @@ namespace Maratang.Tests
             _thread = new OneThread();
             _timers = new VirtualTimers { Asked = span => _thread.Check("a wait of " + span) };
             _sockets = new List<FakeTransport>();
+            _hang = false;
             _options = new MaratangOptions("http://127.0.0.1:1")
             {
                 Transport = () =>
                 {
                     _thread.Check("making a transport");
-                    var socket = new FakeTransport { Called = what => _thread.Check("the transport's " + what) };
+                    var socket = new FakeTransport { Called = what => _thread.Check("the transport's " + what), Hangs = _hang };
                     _sockets.Add(socket);
                     return socket;
                 },
@@ -111,9 +113,19 @@ namespace Maratang.Tests
             CollectionAssert.IsEmpty(_thread.Strays, "the client left the game's thread");
         }
 
-        [Test]
-        public void OnOneThreadTheClientIsWelcomedAppliesEventsAndAnswersCommands()
+        /// <param name="ownQueue">Handlers wait in a queue the game drains each frame, as
+        /// MaratangBehaviour's Update does, rather than on the context.</param>
+        [TestCase(false)]
+        [TestCase(true)]
+        public void OnOneThreadTheClientIsWelcomedAppliesEventsAndAnswersCommands(bool ownQueue)
         {
+            var handlers = new Queue<Action>();
+            if (ownQueue) _options.Post = handlers.Enqueue;
+            Func<bool> update = () =>
+            {
+                while (handlers.Count > 0) handlers.Dequeue()();
+                return true;
+            };
             var seen = new List<string>();
             Client.Connected += () =>
             {
@@ -143,7 +155,7 @@ namespace Maratang.Tests
             socket.Receive("{\"t\":\"sync\",\"session\":\"s_1\",\"seq\":2,\"state\":{\"code\":\"K7MPQ2\",\"phase\":\"lobby\"," +
                            "\"settings\":{\"rounds\":2,\"seconds\":30,\"lang\":\"ko\"},\"players\":[],\"round\":0}}");
             socket.Receive("{\"t\":\"player.joined\",\"session\":\"s_1\",\"seq\":3,\"player\":{\"id\":\"p_b\",\"name\":\"B\"}}");
-            _thread.RunUntil(() => played.IsCompleted && seen.Count == 2, "the game's flow and its handlers");
+            _thread.RunUntil(() => update() && played.IsCompleted && seen.Count == 2, "the game's flow and its handlers");
 
             Assert.AreEqual(TaskStatus.RanToCompletion, played.Status, "the game's flow");
             Assert.AreEqual("K7MPQ2", created.Code);
@@ -215,6 +227,21 @@ namespace Maratang.Tests
         }
 
         [Test]
+        public void AHandshakeThatHangsIsGivenUpOnTheClientsTimers()
+        {
+            _hang = true;
+            var announced = new List<TimeSpan>();
+            Client.Reconnecting += (attempt, delay) => announced.Add(delay);
+            Client.ConnectAsync();
+            Opened(1);
+
+            AdvanceAllBut(_options.ConnectTimeout, () => announced.Count > 0, "giving up on the handshake");
+            _timers.Advance(Millisecond);
+            _thread.RunUntil(() => announced.Count == 1, "giving up on the handshake");
+            AssertEverythingRanOnTheOneThread();
+        }
+
+        [Test]
         public void AWelcomeThatNeverComesEndsTheAttemptOnTheClientsTimers()
         {
             var announced = new List<TimeSpan>();
@@ -243,6 +270,24 @@ namespace Maratang.Tests
             _thread.RunUntil(() => connected.IsCompleted, "the welcome");
             CollectionAssert.DoesNotContain(calls, "abort");
             Assert.IsTrue(Client.IsConnected);
+            AssertEverythingRanOnTheOneThread();
+        }
+
+        [Test]
+        public void ADisconnectWhoseCloseGoesUnansweredAbortsOnTheClientsTimers()
+        {
+            FakeTransport socket = Connected();
+            var calls = new List<string>();
+            socket.Called += calls.Add;
+            socket.Unanswered = true;
+            Task disconnected = Client.DisconnectAsync();
+            _thread.RunIdle();
+            CollectionAssert.AreEqual(new[] { "close" }, calls);
+
+            AdvanceAllBut(_options.ConnectTimeout, () => disconnected.IsCompleted, "the abort");
+            _timers.Advance(Millisecond);
+            _thread.RunUntil(() => disconnected.IsCompleted, "the abort");
+            CollectionAssert.Contains(calls, "abort");
             AssertEverythingRanOnTheOneThread();
         }
 
