@@ -141,6 +141,7 @@ namespace Maratang
             if (_socket.State != WebSocketState.CloseReceived) return;
             try
             {
+                // a .NET timer is fine here: this transport runs where threads do (never in WebGL)
                 using (var soon = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
                     await _socket.CloseOutputAsync(status ?? WebSocketCloseStatus.NormalClosure, "", soon.Token)
                         .ConfigureAwait(false);
