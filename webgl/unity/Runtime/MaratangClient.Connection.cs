@@ -85,7 +85,7 @@ namespace Maratang
             }
             _wake.Set();
             link?.Transport.Abort();
-            _http.Dispose();
+            _http?.Dispose();
         }
 
         private async Task SuperviseAsync()

@@ -43,7 +43,7 @@ namespace Maratang
     {
         private readonly MaratangOptions _options;
         private readonly Dispatcher _dispatcher;
-        private readonly HttpClient _http = new HttpClient();
+        private HttpClient _http; // made by the first sign-in: WebGL signs in without it
         private readonly object _gate = new object();
         private readonly LocalTable _table = new LocalTable();
         private long _nextRid;
@@ -103,6 +103,7 @@ namespace Maratang
         /// <summary>Signs in as a new guest named <paramref name="name"/> and keeps its token.</summary>
         public async Task<Guest> SignInAsync(string name, CancellationToken cancel = default(CancellationToken))
         {
+            if (_http == null) _http = new HttpClient();
             Guest guest = await GuestSignIn.SignInAsync(_http, _options.HttpUrl(GuestSignIn.Path), name, cancel);
             Token = guest.Token;
             Player = guest.Player;
