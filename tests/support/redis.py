@@ -17,8 +17,31 @@ from redis.asyncio import Redis
 REDIS_URL = os.environ.get("MARATANG_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+PREFIXES: list[str] = []
+"""Every throwaway prefix made in this test run, swept once more when the run ends."""
+
+
 def throwaway_prefix() -> str:
-    return f"test:{secrets.token_hex(4)}:"
+    prefix = f"test:{secrets.token_hex(4)}:"
+    PREFIXES.append(prefix)
+    return prefix
+
+
+def sweep_prefixes(url: str = REDIS_URL) -> int:
+    """Remove what is left under this run's prefixes: a server process can still write a
+    presence mark between a test's own cleanup and its stop. How many keys there were."""
+    client = SyncRedis.from_url(url)
+    try:
+        keys = [
+            key for prefix in PREFIXES for key in client.scan_iter(match=prefix + "*", count=500)
+        ]
+        if keys:
+            client.delete(*keys)
+        return len(keys)
+    except redis.exceptions.ConnectionError:
+        return 0  # no Redis was used in this run
+    finally:
+        client.close()
 
 
 async def delete_prefix(prefix: str, url: str = REDIS_URL) -> int:
