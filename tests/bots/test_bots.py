@@ -92,6 +92,39 @@ def test_a_breached_slo_gives_its_exit_code(server: Server, tmp_path: Path) -> N
     assert "| ack_p99_ms | 0 |" in (tmp_path / "report.md").read_text()
 
 
+def test_a_sweep_writes_a_report_a_load_and_names_the_knee(server: Server, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *CHECKOUT_PROGRAM,
+            "bots",
+            "--url",
+            server.base_url,
+            "--report",
+            str(tmp_path),
+            "--sweep",
+            "tables=1,2",
+            "--players",
+            "2",
+            "--rounds",
+            "1",
+            "--think",
+            "0.5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    sweep = json.loads((tmp_path / "sweep.json").read_text())
+    assert [load["tables"] for load in sweep["loads"]] == [1, 2]
+    assert sweep["knee"] == 2
+    for load in sweep["loads"]:
+        report = json.loads(Path(load["report"]).read_text())
+        assert report["tables"]["finished"] == load["tables"]
+
+
 def test_bad_arguments_exit_with_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [*CHECKOUT_PROGRAM, "bots", "--url", "http://127.0.0.1:9", "--players", "9"],

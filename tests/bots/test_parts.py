@@ -8,6 +8,7 @@ import pytest
 
 from bots.cli import knee, sweep_loads
 from bots.profiles import assign, parse_mix
+from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
 from bots.tally import Tally, percentile, summary
 
@@ -63,3 +64,15 @@ def test_the_knee_is_the_largest_load_below_the_first_breach() -> None:
     assert sweep_loads("tables=50,100") == [50, 100]
     with pytest.raises(ValueError, match="tables=N"):
         sweep_loads("players=3")
+
+
+def test_the_seq_check_counts_gaps_repeats_and_late_events() -> None:
+    tally = Tally()
+    order = Order(tally)
+    assert [order.take(seq) for seq in (1, 2, 4, 3, 4, 5)] == [True, True, True, False, False, True]
+    assert (tally.lost, tally.duplicated, tally.reordered) == (0, 1, 1)
+    assert order.take(8) is True
+    assert tally.lost == 2
+    order.restart(20)
+    assert order.take(21) is True
+    assert tally.lost == 2
