@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import random
 
 import pytest
@@ -11,6 +12,7 @@ from bots.profiles import assign, parse_mix
 from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
 from bots.tally import Tally, percentile, summary
+from tests.support.server import ROOT
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -76,3 +78,16 @@ def test_the_seq_check_counts_gaps_repeats_and_late_events() -> None:
     order.restart(20)
     assert order.take(21) is True
     assert tally.lost == 2
+
+
+def test_bots_import_only_the_protocol_among_our_packages() -> None:
+    ours = {"game", "storage", "llm", "realtime", "tests", "bench"}
+    for path in (ROOT / "bots").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in ours, f"{path} imports {name}"
