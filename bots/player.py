@@ -64,6 +64,8 @@ class Bot:
         self.disturbed: set[int] = set()
         """Rounds whose timings the bot's own mishaps would skew: left out of the figures."""
         self.stall_end = 0.0
+        self.not_before = 0.0
+        """No reconnect before this moment (a `bye` asks for `retry_ms`)."""
         """When the bot last read again after not reading: answers to commands sent before
         then say how long it did not read, not how fast the server was."""
         self.picking: set[int] = set()
@@ -106,7 +108,8 @@ class Bot:
             self.tally.resumes["replayed"] += 1  # nothing was missed, nothing came
         if self.link is not None:
             self.link.close()
-            await self.link.closed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.link.closed), ANSWER_TIMEOUT)
 
     async def until(self, event: asyncio.Event) -> None:
         """Wait for `event`, or raise BotFailed when the bot stops first."""
@@ -201,7 +204,8 @@ class Bot:
 
     async def reconnect(self, lost_at: float) -> None:
         for attempt in range(ATTEMPTS):
-            await asyncio.sleep(self.profile.backoff(attempt, self.rng))
+            wait = self.profile.backoff(attempt, self.rng)
+            await asyncio.sleep(max(wait, self.not_before - time.monotonic()))
             try:
                 await self.connect(resume=True)
             except BotFailed as exc:
@@ -308,6 +312,9 @@ class Bot:
             self.resume_outcome_due = self.resuming and "session" in message
             self.welcome.set_result(message)
 
+    def bye(self, message: Message) -> None:
+        self.not_before = time.monotonic() + message["retry_ms"] / 1000
+
     def answered(self, message: Message) -> None:
         if "rid" not in message and self.welcome is not None and not self.welcome.done():
             self.welcome.set_exception(BotFailed(f"hello refused: {message.get('code')}"))
@@ -400,6 +407,7 @@ REPLIES = {
     "error": Bot.answered,
     "pong": Bot.answered,
     "sync": Bot.synced,
+    "bye": Bot.bye,
 }
 EVENTS = {
     "round.started": Bot.round_started,
