@@ -37,9 +37,9 @@ def server() -> Iterator[Server]:
 
 def run_bots(server: Server, report: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     """`maratang bots` run to the end (with lenient latency limits unless `flags` set them)."""
-    where = [*LENIENT, *flags]
+    extra = [*LENIENT, *flags]
     done = subprocess.run(
-        [*CHECKOUT_PROGRAM, "bots", "--url", server.base_url, "--report", str(report), *where],
+        [*CHECKOUT_PROGRAM, "bots", "--url", server.base_url, "--report", str(report), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
