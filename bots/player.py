@@ -144,12 +144,14 @@ class Bot:
             if self.view.get("phase") != "picking" or self.view.get("round") != round_:
                 return
             await self.until(self.connected)
-            self.seating.submitted(round_, time.monotonic())  # others may see the tasting first
+            sent = time.monotonic()
+            self.seating.submitted(round_, sent)  # others may see the tasting before the ack
             try:
                 await self.command("bowl.submit", round=round_, **bowl)
             except ConnectionError:
                 continue
             except BotFailed:
+                self.seating.refused(round_, sent)
                 return  # the round closed first: a refusal, already counted
             self.view = own_bowl(self.view, bowl)
             return
@@ -378,8 +380,8 @@ class Bot:
     def first_delta(self, nid: str, round_: int, now: float) -> None:
         if nid.endswith(".entrance") and round_ in self.round_began:
             self.tally.time("first_entrance_ms", (now - self.round_began[round_]) * 1000)
-        elif nid.endswith(".tasting") and self.seating.bowls.get(round_, 0) > 0:
-            after = max(self.seating.last_bowl[round_], self.entrance_told.get(round_, 0.0))
+        elif nid.endswith(".tasting") and (last := self.seating.last_bowl(round_)):
+            after = max(last, self.entrance_told.get(round_, 0.0))
             self.tally.time("first_tasting_ms", (now - after) * 1000)
 
     def gap(self, now: float, round_: int) -> None:

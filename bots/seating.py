@@ -27,19 +27,26 @@ class Game:
 
 @dataclass
 class Seating:
-    """What the bots of one table share: the join code, and when each round's last bowl
-    was sent."""
+    """What the bots of one table share: the join code, and when each round's bowls were
+    sent."""
 
     players: int
     code: asyncio.Future[str] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
-    last_bowl: dict[int, float] = field(default_factory=dict)
-    bowls: dict[int, int] = field(default_factory=dict)
+    bowls: dict[int, list[float]] = field(default_factory=dict)
+    """When each bowl of a round was sent, by round."""
 
     def submitted(self, round_: int, at: float) -> None:
-        self.bowls[round_] = self.bowls.get(round_, 0) + 1
-        self.last_bowl[round_] = max(at, self.last_bowl.get(round_, 0.0))
+        self.bowls.setdefault(round_, []).append(at)
+
+    def refused(self, round_: int, at: float) -> None:
+        """The bowl sent at `at` came after the round closed: it was no last bowl."""
+        self.bowls[round_].remove(at)
+
+    def last_bowl(self, round_: int) -> float | None:
+        sent = self.bowls.get(round_)
+        return max(sent) if sent else None
 
 
 class Order:
