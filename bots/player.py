@@ -1,0 +1,443 @@
+"""One bot: a guest who signs in, sits at a table, plays every round and checks what it reads.
+
+A bot reads every frame. It checks each event's `seq` (gapless, no repeat, in order), keeps
+the table as `protocol.reducer` does, adds up narration deltas against each `narration.end`,
+and times what a player would feel. Its profile decides how its socket misbehaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bots.http import request
+from bots.link import Link, open_link
+from bots.profiles import Disruption, Profile
+from bots.tally import Tally
+from protocol import JSON, Codec
+from protocol.errors import CloseCode
+from protocol.reducer import View, apply_event, own_bowl
+
+Message = dict[str, Any]
+TERMINAL = frozenset({CloseCode.UNAUTHORIZED, CloseCode.ABUSE})
+"""Closes a client must not resume after (§10 of the protocol)."""
+ATTEMPTS = 8
+"""Reconnects a bot tries before it gives its seat up for lost."""
+ANSWER_TIMEOUT = 30.0
+
+
+class BotFailed(Exception):
+    """The bot could not go on playing (refused, cut off for good, or out of time)."""
+
+
+@dataclass(frozen=True)
+class Game:
+    """What every bot of a run shares: where to play and how."""
+
+    base_url: str
+    ws_url: str
+    codec: Codec
+    rounds: int
+    seconds: int
+    think_s: float
+    ingredients: tuple[str, ...]
+    tls: Any = None
+
+
+@dataclass
+class Seating:
+    """What the bots of one table share: the join code, and when each round's last bowl
+    was sent."""
+
+    players: int
+    code: asyncio.Future[str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    last_bowl: dict[int, float] = field(default_factory=dict)
+    bowls: dict[int, int] = field(default_factory=dict)
+
+    def submitted(self, round_: int, at: float) -> None:
+        self.bowls[round_] = self.bowls.get(round_, 0) + 1
+        self.last_bowl[round_] = max(at, self.last_bowl.get(round_, 0.0))
+
+
+class Bot:
+    def __init__(self, game: Game, profile: Profile, seating: Seating, name: str, seed: int):
+        self.game, self.profile, self.seating, self.name = game, profile, seating, name
+        self.codec = JSON if profile.json_only else game.codec
+        self.rng = random.Random(seed)
+        self.tally = Tally()
+        self.token = ""
+        self.link: Link | None = None
+        self.view: View = {}
+        self.session = ""
+        self.seq = 0
+        self.missing: set[int] = set()
+        self.rids = itertools.count(1)
+        self.pending: dict[int, tuple[float, asyncio.Future[Message]]] = {}
+        self.welcome: asyncio.Future[Message] | None = None
+        self.resume_outcome_due = False
+        self.connected = asyncio.Event()
+        self.seated = asyncio.Event()
+        self.done = asyncio.Event()
+        self.failure: BaseException | None = None
+        self.stopped = asyncio.Event()
+        self.resuming = False
+        self.leaving = False
+        self.told: dict[str, str] = {}
+        self.frame_at: float | None = None
+        self.round_began: dict[int, float] = {}
+        self.entrance_told: dict[int, float] = {}
+        self.disturbed: set[int] = set()
+        self.picking: set[int] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    # --- playing ---------------------------------------------------------------------
+
+    async def play(self, host: bool) -> None:
+        """Sign in, sit down, play the whole game and leave; raises BotFailed."""
+        try:
+            answer = await request(
+                self.game.base_url, "POST", "/api/auth/guest", {"name": self.name}, self.game.tls
+            )
+            self.token = answer["token"]
+            await self.connect()
+            await (self.host() if host else self.join())
+            await self.until(self.done)
+            await self.leave()
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            if self.link is not None:
+                self.link.abort()
+
+    async def host(self) -> None:
+        settings = {"rounds": self.game.rounds, "seconds": self.game.seconds}
+        ack = await self.command("session.create", settings=settings)
+        self.seating.code.set_result(ack["code"])
+        await self.until(self.seated)
+        await self.command("game.start")
+
+    async def join(self) -> None:
+        await self.command("session.join", code=await self.seating.code)
+
+    async def leave(self) -> None:
+        self.leaving = True
+        with contextlib.suppress(BotFailed, ConnectionError, TimeoutError):
+            await self.command("session.leave")
+        if self.resume_outcome_due:
+            self.tally.resumes["replayed"] += 1  # nothing was missed, nothing came
+        if self.link is not None:
+            self.link.close()
+            await self.link.closed
+
+    async def until(self, event: asyncio.Event) -> None:
+        """Wait for `event`, or raise BotFailed when the bot stops first."""
+        waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self.stopped.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if self.failure is not None:
+            raise BotFailed(str(self.failure)) from self.failure
+
+    def fail(self, reason: BaseException) -> None:
+        if self.failure is None:
+            self.failure = reason
+            self.stopped.set()
+
+    async def pick(self, round_: int) -> None:
+        """Submit a bowl at a human-like moment, now and then change one's mind."""
+        await asyncio.sleep(self.rng.uniform(0.1, 1.0) * self.game.think_s)
+        await self.submit(round_)
+        if self.rng.random() < 0.2:
+            await asyncio.sleep(self.rng.uniform(0, 0.2) * self.game.think_s)
+            await self.submit(round_)
+
+    async def submit(self, round_: int) -> None:
+        bowl: Message = {
+            "ingredients": self.rng.sample(self.game.ingredients, self.rng.randint(3, 6)),
+            "spice": self.rng.randint(0, 4),
+        }
+        for _ in range(ATTEMPTS):
+            if self.view.get("phase") != "picking" or self.view.get("round") != round_:
+                return
+            sent = time.monotonic()
+            try:
+                await self.command("bowl.submit", round=round_, **bowl)
+            except ConnectionError:
+                continue
+            except BotFailed:
+                return  # the round closed first: a refusal, already counted
+            self.view = own_bowl(self.view, bowl)
+            self.seating.submitted(round_, sent)
+            return
+
+    # --- the socket ------------------------------------------------------------------
+
+    async def connect(self, resume: bool = False) -> None:
+        started = time.monotonic()
+        link = await open_link(
+            self.game.ws_url,
+            self.codec.subprotocol,
+            lambda frame: self.received(link, frame),
+            self.game.tls,
+        )
+        opened = time.monotonic()
+        self.tally.time("connect_ms", (opened - started) * 1000)
+        self.link = link
+        self.spawn(self.watch(link))
+        hello: Message = {"t": "hello", "token": self.token}
+        if resume:
+            hello["resume"] = {"session": self.session, "seq": self.seq}
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.resuming = resume
+        self.send(hello)
+        welcome = await asyncio.wait_for(self.welcome, ANSWER_TIMEOUT)
+        self.tally.time("welcome_ms", (time.monotonic() - opened) * 1000)
+        if resume and "session" not in welcome:
+            raise BotFailed("the seat was gone on resume")
+        self.connected.set()
+
+    async def watch(self, link: Link) -> None:
+        """When the socket ends without the bot leaving, resume on a new one."""
+        code = await link.closed
+        self.tally.closes[code] += 1
+        if link is not self.link or self.leaving:
+            return
+        self.lost_socket()
+        if code in TERMINAL:
+            self.fail(BotFailed(f"closed with {code}"))
+            return
+        await self.reconnect(time.monotonic())
+
+    def lost_socket(self) -> None:
+        self.connected.clear()
+        self.frame_at = None
+        self.disturbed.add(self.view.get("round", 0))
+        for _, answer in self.pending.values():
+            if not answer.done():
+                answer.set_exception(ConnectionError("socket lost"))
+        self.pending.clear()
+
+    async def reconnect(self, lost_at: float) -> None:
+        for attempt in range(ATTEMPTS):
+            await asyncio.sleep(self.profile.backoff(attempt, self.rng))
+            try:
+                await self.connect(resume=True)
+            except BotFailed as exc:
+                self.tally.resumes["failed"] += 1
+                self.fail(exc)
+                return
+            except (OSError, TimeoutError, ConnectionError):
+                continue
+            self.tally.time("resume_ms", (time.monotonic() - lost_at) * 1000)
+            return
+        self.tally.resumes["failed"] += 1
+        self.fail(BotFailed("could not reconnect"))
+
+    async def disrupt(self, round_: int) -> None:
+        """A mobile mishap at a random moment of the round."""
+        kind = self.profile.disruption(self.rng)
+        await asyncio.sleep(self.rng.uniform(0, 1.0) * self.game.think_s)
+        link = self.link
+        if kind is None or link is None or self.done.is_set() or not self.connected.is_set():
+            return
+        self.disturbed.update({round_, round_ + 1})
+        if kind is Disruption.DROP:
+            link.abort()
+        elif kind is Disruption.PAUSE:
+            link.pause()
+            await asyncio.sleep(self.rng.uniform(*self.profile.pause_s))
+            self.frame_at = None
+            link.resume()
+        else:
+            await self.switch(link)
+
+    async def switch(self, old: Link) -> None:
+        """A new network: a new socket says `hello {resume}`, the old one is left to die."""
+        lost_at = time.monotonic()
+        self.lost_socket()
+        try:
+            await self.connect(resume=True)
+        except (OSError, TimeoutError, ConnectionError):
+            old.abort()
+            await self.reconnect(lost_at)
+            return
+        except BotFailed as exc:
+            self.tally.resumes["failed"] += 1
+            self.fail(exc)
+            return
+        old.abort()
+        self.tally.time("resume_ms", (time.monotonic() - lost_at) * 1000)
+
+    def spawn(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.fail(task.exception())  # type: ignore[arg-type]
+
+    async def command(self, kind: str, **fields: Any) -> Message:
+        """Send a command and wait for its answer: the `ack`, or BotFailed for an `error`."""
+        await self.until(self.connected)
+        rid = next(self.rids)
+        answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self.pending[rid] = (time.monotonic(), answer)
+        self.send({"t": kind, "rid": rid, **fields})
+        reply = await asyncio.wait_for(answer, ANSWER_TIMEOUT)
+        if reply["t"] == "error":
+            raise BotFailed(f"{kind} refused: {reply['code']}")
+        return reply
+
+    def send(self, message: Message) -> None:
+        assert self.link is not None
+        self.link.send(self.codec.encode(message))
+
+    # --- reading ---------------------------------------------------------------------
+
+    def received(self, link: Link, frame: bytes | str) -> None:
+        if link is not self.link:
+            return  # the old socket of a network switch
+        self.tally.frames += 1
+        message = self.codec.decode(frame)
+        kind = message["t"]
+        if self.resume_outcome_due and kind != "welcome":
+            self.resume_outcome_due = False
+            self.tally.resumes["sync" if kind == "sync" else "replayed"] += 1
+        if "seq" in message and kind != "sync":
+            self.event(message)
+        else:
+            REPLIES.get(kind, Bot.ignored)(self, message)
+
+    def ignored(self, message: Message) -> None:
+        pass
+
+    def welcomed(self, message: Message) -> None:
+        if self.welcome is not None and not self.welcome.done():
+            self.resume_outcome_due = self.resuming and "session" in message
+            self.welcome.set_result(message)
+
+    def answered(self, message: Message) -> None:
+        if "rid" not in message and self.welcome is not None and not self.welcome.done():
+            self.welcome.set_exception(BotFailed(f"hello refused: {message.get('code')}"))
+            return
+        sent, answer = self.pending.pop(message.get("rid", -1), (0.0, None))
+        if answer is None or answer.done():
+            return
+        if message["t"] == "ack":
+            self.tally.time("ack_ms", (time.monotonic() - sent) * 1000)
+        else:
+            self.tally.errors += 1
+        answer.set_result(message)
+
+    def synced(self, message: Message) -> None:
+        self.session, self.seq = message["session"], message["seq"]
+        self.missing.clear()
+        self.view = message["state"]
+        narration = self.view.get("narration")
+        if narration is not None and "source" not in narration:
+            self.told[narration["nid"]] = narration["text"]
+        self.frame_at = None
+        self.after_change()
+        if narration is not None and narration["nid"] == "finale" and "source" in narration:
+            self.done.set()
+
+    def event(self, message: Message) -> None:
+        seq = message["seq"]
+        if seq != self.seq + 1 and not self.in_order(seq):
+            return
+        self.seq = max(self.seq, seq)
+        self.view = apply_event(self.view, message)
+        EVENTS.get(message["t"], Bot.ignored)(self, message)
+        self.after_change()
+
+    def in_order(self, seq: int) -> bool:
+        """Count a `seq` that is not the next one; whether to apply its event."""
+        if seq > self.seq + 1:
+            self.tally.lost += seq - self.seq - 1
+            self.missing.update(range(self.seq + 1, seq))
+            return True
+        if seq in self.missing:
+            self.missing.discard(seq)
+            self.tally.lost -= 1
+            self.tally.reordered += 1
+        else:
+            self.tally.duplicated += 1
+        return False
+
+    def after_change(self) -> None:
+        if len(self.view.get("players", ())) >= self.seating.players:
+            self.seated.set()
+        round_ = self.view.get("round", 0)
+        if self.view.get("phase") == "picking" and round_ not in self.picking:
+            self.picking.add(round_)
+            if self.view.get("bowl") is None:
+                self.spawn(self.pick(round_))
+            if self.profile.disruptions and (round_ == 1 or self.rng.random() < 0.5):
+                self.spawn(self.disrupt(round_))
+
+    def round_started(self, message: Message) -> None:
+        self.round_began[message["round"]] = time.monotonic()
+
+    def narration_started(self, message: Message) -> None:
+        self.told[message["nid"]] = ""
+        self.frame_at = time.monotonic()
+
+    def narration_delta(self, message: Message) -> None:
+        now = time.monotonic()
+        nid, round_ = message["nid"], self.view.get("round", 0)
+        first = self.told.get(nid) == ""
+        self.told[nid] = self.told.get(nid, "") + message["text"]
+        self.gap(now, round_)
+        if first and round_ not in self.disturbed:
+            self.first_delta(nid, round_, now)
+
+    def first_delta(self, nid: str, round_: int, now: float) -> None:
+        if nid.endswith(".entrance") and round_ in self.round_began:
+            self.tally.time("first_entrance_ms", (now - self.round_began[round_]) * 1000)
+        elif nid.endswith(".tasting") and self.seating.bowls.get(round_, 0) > 0:
+            after = max(self.seating.last_bowl[round_], self.entrance_told.get(round_, 0.0))
+            self.tally.time("first_tasting_ms", (now - after) * 1000)
+
+    def gap(self, now: float, round_: int) -> None:
+        if self.frame_at is not None and round_ not in self.disturbed:
+            self.tally.time("frame_gap_ms", (now - self.frame_at) * 1000)
+        self.frame_at = now
+
+    def narration_ended(self, message: Message) -> None:
+        now = time.monotonic()
+        nid = message["nid"]
+        self.gap(now, self.view.get("round", 0))
+        self.frame_at = None
+        if nid in self.told and self.told.pop(nid) != message["text"]:
+            self.tally.mismatched += 1
+        self.tally.sources[message["source"]] += 1
+        if nid.endswith(".entrance"):
+            self.entrance_told[self.view.get("round", 0)] = now
+        if nid == "finale":
+            self.done.set()
+
+
+REPLIES = {
+    "welcome": Bot.welcomed,
+    "ack": Bot.answered,
+    "error": Bot.answered,
+    "pong": Bot.answered,
+    "sync": Bot.synced,
+}
+EVENTS = {
+    "round.started": Bot.round_started,
+    "narration.start": Bot.narration_started,
+    "narration.delta": Bot.narration_delta,
+    "narration.end": Bot.narration_ended,
+}
