@@ -33,7 +33,7 @@ class SweepPoint:
 
     load: int
     held: bool
-    """Whether every SLO held at this load."""
+    """Whether every SLO held at this load, every table finishing its game."""
     goodput: float
     p99s: dict[str, float]
     """The measured value of each latency SLO (`…_ms`), NaN where nothing was measured."""
@@ -45,7 +45,7 @@ def sweep_points(reports: Iterable[Report], parameter: str = "tables") -> list[S
     points = [
         SweepPoint(
             load=int(report["run"][parameter]),
-            held=all(slo["held"] for slo in report["slos"].values()),
+            held=_held(report),
             goodput=float(report["goodput"]),
             p99s={name: _number(slo["value"]) for name, slo in _latency_slos(report)},
             limits={name: _number(slo["limit"]) for name, slo in _latency_slos(report)},
@@ -120,6 +120,11 @@ def plot_sweep(
         axes.axvline(knee, color="tab:red", lw=2, alpha=0.6, label=f"knee: {parameter}={knee}")
     axes.legend(loc="center left")
     return _save(figure, folder / "sweep.png")
+
+
+def _held(report: Report) -> bool:
+    slos = report["slos"].values()
+    return all(slo["held"] for slo in slos) and report["tables"]["failed"] == 0
 
 
 def _latency_slos(report: Report) -> list[tuple[str, dict[str, Any]]]:

@@ -30,6 +30,7 @@ def report(tables: int, ack: float, narration: float, goodput: float) -> dict[st
         "run": {"tables": tables, "players": 4, "rounds": 2, "duration_s": 30.0},
         "slos": slos,
         "goodput": goodput,
+        "tables": {"planned": tables, "finished": tables, "failed": 0},
         "timeline": [
             {
                 "t": float(t),
@@ -96,6 +97,13 @@ def test_sweep_points_come_in_load_order_with_their_latency_slos_only() -> None:
     }
     assert points[0].limits == LIMITS
     assert points[2].goodput == 0.4
+
+
+def test_a_load_where_a_table_failed_its_game_did_not_hold() -> None:
+    runs = [report(load, ack=20, narration=300, goodput=1.0) for load in (50, 100, 200)]
+    runs[1]["tables"] = {"planned": 100, "finished": 99, "failed": 1}
+    assert [p.held for p in sweep_points(runs)] == [True, False, True]
+    assert knee(sweep_points(runs)) == 50
 
 
 def test_a_sweep_may_vary_another_flag() -> None:
