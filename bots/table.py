@@ -34,12 +34,19 @@ async def play_table(
     ]
     present.update(bots)
     error = ""
+    limit = game.rounds * (game.seconds + SLACK_S) + SLACK_S
     try:
-        async with asyncio.timeout(game.rounds * (game.seconds + SLACK_S) + SLACK_S):
+        async with asyncio.timeout(limit):
             async with asyncio.TaskGroup() as group:
                 for i, bot in enumerate(bots):
                     group.create_task(bot.play(host=i == 0))
     except* (Exception, TimeoutError) as failures:  # every failure is the table's failure
-        error = "; ".join(sorted({f"{type(e).__name__}: {e}" for e in failures.exceptions}))
+        error = "; ".join(sorted({_reason(e, limit) for e in failures.exceptions}))
     present.difference_update(bots)
     return TableResult(not error, [(bot.profile.name, bot.tally) for bot in bots], error)
+
+
+def _reason(exc: BaseException, limit: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"the game did not end within {limit:g} s"
+    return f"{type(exc).__name__}: {exc}"

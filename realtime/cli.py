@@ -5,6 +5,7 @@
                    [--database-url postgresql://...]
     maratang migrate [--database-url postgresql://...]
     maratang llm-sim [--host H] [--port P] [--model NAME] [--ttft S] [--tps N] [--fault MODE] ...
+    maratang bots --url URL [--tables N] [--players K] [--rounds R] [--profile MIX] ...
 
 Flags override `MARATANG_*` environment settings, which override the defaults. Without any,
 `serve` runs on the embedded defaults: the memory engine, the fallback narrator, no database.
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
+from bots.cli import add_parser as add_bots_parser
+from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
 from realtime.limits import AddressRules
 from realtime.runtime import REDIS_SCHEMES
@@ -111,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--database-url", metavar="URL", help="default: MARATANG_DATABASE_URL")
     add_sim_parser(commands)
+    add_bots_parser(commands)
     return top
 
 
@@ -299,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "llm-sim":
         return run_sim(args)
+    if args.command == "bots":
+        return run_bots(args)
     if args.command == "migrate":
         return migrate(args.database_url or from_environment().database_url)
     try:
