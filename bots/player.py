@@ -94,6 +94,10 @@ class Bot:
         self.round_began: dict[int, float] = {}
         self.entrance_told: dict[int, float] = {}
         self.disturbed: set[int] = set()
+        """Rounds whose timings the bot's own mishaps would skew: left out of the figures."""
+        self.stall_end = 0.0
+        """When the bot last read again after not reading: answers to commands sent before
+        then say how long it did not read, not how fast the server was."""
         self.picking: set[int] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -168,7 +172,8 @@ class Bot:
         for _ in range(ATTEMPTS):
             if self.view.get("phase") != "picking" or self.view.get("round") != round_:
                 return
-            sent = time.monotonic()
+            await self.until(self.connected)
+            self.seating.submitted(round_, time.monotonic())  # others may see the tasting first
             try:
                 await self.command("bowl.submit", round=round_, **bowl)
             except ConnectionError:
@@ -176,7 +181,6 @@ class Bot:
             except BotFailed:
                 return  # the round closed first: a refusal, already counted
             self.view = own_bowl(self.view, bowl)
-            self.seating.submitted(round_, sent)
             return
 
     # --- the socket ------------------------------------------------------------------
@@ -203,6 +207,8 @@ class Bot:
         self.tally.time("welcome_ms", (time.monotonic() - opened) * 1000)
         if resume and "session" not in welcome:
             raise BotFailed("the seat was gone on resume")
+        if resume:
+            self.disturb()
         self.connected.set()
 
     async def watch(self, link: Link) -> None:
@@ -219,8 +225,7 @@ class Bot:
 
     def lost_socket(self) -> None:
         self.connected.clear()
-        self.frame_at = None
-        self.disturbed.add(self.view.get("round", 0))
+        self.disturb()
         for _, answer in self.pending.values():
             if not answer.done():
                 answer.set_exception(ConnectionError("socket lost"))
@@ -249,16 +254,24 @@ class Bot:
         link = self.link
         if kind is None or link is None or self.done.is_set() or not self.connected.is_set():
             return
-        self.disturbed.update({round_, round_ + 1})
+        self.disturb()
         if kind is Disruption.DROP:
             link.abort()
         elif kind is Disruption.PAUSE:
             link.pause()
             await asyncio.sleep(self.rng.uniform(*self.profile.pause_s))
-            self.frame_at = None
+            self.disturb()
             link.resume()
         else:
             await self.switch(link)
+
+    def disturb(self) -> None:
+        """Leave the current round and the next out of the timings, and start the gaps
+        between frames afresh."""
+        round_ = self.view.get("round", 0)
+        self.disturbed.update({round_, round_ + 1})
+        self.frame_at = None
+        self.stall_end = time.monotonic()
 
     async def switch(self, old: Link) -> None:
         """A new network: a new socket says `hello {resume}`, the old one is left to die."""
@@ -334,10 +347,10 @@ class Bot:
         sent, answer = self.pending.pop(message.get("rid", -1), (0.0, None))
         if answer is None or answer.done():
             return
-        if message["t"] == "ack":
-            self.tally.time("ack_ms", (time.monotonic() - sent) * 1000)
-        else:
+        if message["t"] == "error":
             self.tally.errors += 1
+        elif sent >= self.stall_end:
+            self.tally.time("ack_ms", (time.monotonic() - sent) * 1000)
         answer.set_result(message)
 
     def synced(self, message: Message) -> None:

@@ -1,0 +1,65 @@
+"""The bots' pure parts: percentiles, SLOs, profile mixes and the sweep's knee."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bots.cli import knee, sweep_loads
+from bots.profiles import assign, parse_mix
+from bots.slo import DEFAULTS, judge, parse
+from bots.tally import Tally, percentile, summary
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    samples = [float(n) for n in range(1, 101)]
+    assert percentile(samples, 50) == 50
+    assert percentile(samples, 99) == 99
+    assert percentile([], 99) is None
+    assert summary([3.0, 1.0, 2.0]) == {"p50": 2.0, "p95": 3.0, "p99": 3.0, "max": 3.0, "count": 3}
+
+
+def test_an_slo_flag_overrides_its_default_and_bad_ones_are_named() -> None:
+    slos = {slo.name: slo for slo in parse(["ack_p99_ms=10", "resume_success>=0.5"])}
+    assert slos["ack_p99_ms"].limit == 10
+    assert slos["resume_success"].limit == 0.5
+    assert slos["frame_gap_p99_ms"].limit == DEFAULTS["frame_gap_p99_ms"]
+    with pytest.raises(ValueError, match="nope"):
+        parse(["nope=1"])
+    with pytest.raises(ValueError, match="not a number"):
+        parse(["lost=x"])
+
+
+def test_slos_judge_ceilings_and_floors() -> None:
+    tally = Tally()
+    tally.timings["ack_ms"] = [1.0] * 99 + [500.0]
+    tally.resumes.update({"replayed": 1, "failed": 1})
+    tally.duplicated = 1
+    verdicts = judge(parse([]), tally)
+    assert verdicts["ack_p99_ms"]["held"] is True
+    assert verdicts["resume_success"] == {"limit": 0.999, "value": 0.5, "held": False}
+    assert verdicts["lost"]["held"] is False
+    assert verdicts["first_narration_p99_ms"] == {"limit": 2000.0, "value": None, "held": True}
+
+
+def test_a_mix_is_normalised_and_assigned_in_its_ratio() -> None:
+    mix = parse_mix("desktop=2,mobile=1,webgl=1")
+    assert mix == {"desktop": 0.5, "mobile": 0.25, "webgl": 0.25}
+    names = [p.name for p in assign(mix, 6, random.Random(1))]
+    assert sorted(names) == ["desktop"] * 3 + ["mobile"] * 2 + ["webgl"]  # ties: mix order
+    with pytest.raises(ValueError, match="tablet"):
+        parse_mix("tablet")
+
+
+def test_the_knee_is_the_largest_load_below_the_first_breach() -> None:
+    rows = [
+        {"tables": 200, "held": True},
+        {"tables": 50, "held": True},
+        {"tables": 100, "held": False},
+    ]
+    assert knee(rows) == 50
+    assert knee([{"tables": 50, "held": False}]) is None
+    assert sweep_loads("tables=50,100") == [50, 100]
+    with pytest.raises(ValueError, match="tables=N"):
+        sweep_loads("players=3")
