@@ -19,10 +19,10 @@ if TYPE_CHECKING:
 Report = dict[str, Any]
 
 LATENCIES = {
-    "ack_p99_ms": "command → ack, p99",
-    "first_narration_p99_ms": "action → first narration, p99",
+    "ack_p99_ms": "command → ack",
+    "first_narration_p99_ms": "action → first narration",
 }
-"""The timeline's latency series, with their labels."""
+"""The timeline's latency series (each the p99 of the run so far), with their labels."""
 SIZE = (10.0, 5.0)
 DPI = 100
 
@@ -68,8 +68,8 @@ def knee(points: Sequence[SweepPoint]) -> int | None:
 
 
 def plot_run(report: Report, folder: Path) -> list[Path]:
-    """Two charts of one run from its `timeline`: the latency p99s over time
-    (`latency.png`) and events per second with open sockets (`events.png`)."""
+    """Two charts of one run from its `timeline`: the latency p99s of the run so far, over
+    time (`latency.png`), and events per second with open sockets (`events.png`)."""
     folder.mkdir(parents=True, exist_ok=True)
     timeline = report["timeline"]
     seconds = [float(sample["t"]) for sample in timeline]
@@ -78,7 +78,7 @@ def plot_run(report: Report, folder: Path) -> list[Path]:
     axes = latency.subplots()
     for key, label in LATENCIES.items():
         axes.plot(seconds, [_number(sample[key]) for sample in timeline], label=label)
-    axes.set(xlabel="seconds into the run", ylabel="ms", title="Latency over time (p99)")
+    axes.set(xlabel="seconds into the run", ylabel="ms", title="Latency: p99 of the run so far")
     axes.legend(loc="upper left")
     axes.grid(alpha=0.3)
 
