@@ -38,13 +38,6 @@ STEP_TIMEOUT = 30
 
 
 @pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    value = throwaway_prefix()
-    yield value
-    await delete_prefix(value)
-
-
-@pytest.fixture
 async def database() -> AsyncIterator[str]:
     name = await create_database()
     result = migrate(database_url(name))
@@ -147,12 +140,14 @@ def assert_nothing_lost(report: Report) -> None:
 
 
 async def test_no_event_or_record_is_lost_when_a_worker_redis_and_postgres_fail(
-    tmp_path: Path, prefix: str, database: str
+    tmp_path: Path, database: str
 ) -> None:
     async with AsyncExitStack() as stack:  # undone in reverse: the server stops first
         store = PrivateRedis(tmp_path)
         store.start()
         stack.callback(store.stop)
+        prefix = throwaway_prefix()
+        stack.push_async_callback(delete_prefix, prefix, store.url)
         postgres = urlsplit(ADMIN_URL)
         proxy = Proxy(postgres.hostname or "127.0.0.1", postgres.port or 5432)
         await proxy.start()
