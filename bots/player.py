@@ -12,14 +12,14 @@ import contextlib
 import itertools
 import random
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from bots.http import request
 from bots.link import Link, open_link
 from bots.profiles import Disruption, Profile
+from bots.seating import Game, Order, Seating
 from bots.tally import Tally
-from protocol import JSON, Codec
+from protocol import JSON
 from protocol.errors import CloseCode
 from protocol.reducer import View, apply_event, own_bowl
 
@@ -35,37 +35,6 @@ class BotFailed(Exception):
     """The bot could not go on playing (refused, cut off for good, or out of time)."""
 
 
-@dataclass(frozen=True)
-class Game:
-    """What every bot of a run shares: where to play and how."""
-
-    base_url: str
-    ws_url: str
-    codec: Codec
-    rounds: int
-    seconds: int
-    think_s: float
-    ingredients: tuple[str, ...]
-    tls: Any = None
-
-
-@dataclass
-class Seating:
-    """What the bots of one table share: the join code, and when each round's last bowl
-    was sent."""
-
-    players: int
-    code: asyncio.Future[str] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-    last_bowl: dict[int, float] = field(default_factory=dict)
-    bowls: dict[int, int] = field(default_factory=dict)
-
-    def submitted(self, round_: int, at: float) -> None:
-        self.bowls[round_] = self.bowls.get(round_, 0) + 1
-        self.last_bowl[round_] = max(at, self.last_bowl.get(round_, 0.0))
-
-
 class Bot:
     def __init__(self, game: Game, profile: Profile, seating: Seating, name: str, seed: int):
         self.game, self.profile, self.seating, self.name = game, profile, seating, name
@@ -76,8 +45,7 @@ class Bot:
         self.link: Link | None = None
         self.view: View = {}
         self.session = ""
-        self.seq = 0
-        self.missing: set[int] = set()
+        self.order = Order(self.tally)
         self.rids = itertools.count(1)
         self.pending: dict[int, tuple[float, asyncio.Future[Message]]] = {}
         self.welcome: asyncio.Future[Message] | None = None
@@ -96,6 +64,8 @@ class Bot:
         self.disturbed: set[int] = set()
         """Rounds whose timings the bot's own mishaps would skew: left out of the figures."""
         self.stall_end = 0.0
+        self.not_before = 0.0
+        """No reconnect before this moment (a `bye` asks for `retry_ms`)."""
         """When the bot last read again after not reading: answers to commands sent before
         then say how long it did not read, not how fast the server was."""
         self.picking: set[int] = set()
@@ -138,7 +108,8 @@ class Bot:
             self.tally.resumes["replayed"] += 1  # nothing was missed, nothing came
         if self.link is not None:
             self.link.close()
-            await self.link.closed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.link.closed), ANSWER_TIMEOUT)
 
     async def until(self, event: asyncio.Event) -> None:
         """Wait for `event`, or raise BotFailed when the bot stops first."""
@@ -199,7 +170,7 @@ class Bot:
         self.spawn(self.watch(link))
         hello: Message = {"t": "hello", "token": self.token}
         if resume:
-            hello["resume"] = {"session": self.session, "seq": self.seq}
+            hello["resume"] = {"session": self.session, "seq": self.order.seq}
         self.welcome = asyncio.get_running_loop().create_future()
         self.resuming = resume
         self.send(hello)
@@ -233,7 +204,8 @@ class Bot:
 
     async def reconnect(self, lost_at: float) -> None:
         for attempt in range(ATTEMPTS):
-            await asyncio.sleep(self.profile.backoff(attempt, self.rng))
+            wait = self.profile.backoff(attempt, self.rng)
+            await asyncio.sleep(max(wait, self.not_before - time.monotonic()))
             try:
                 await self.connect(resume=True)
             except BotFailed as exc:
@@ -340,6 +312,9 @@ class Bot:
             self.resume_outcome_due = self.resuming and "session" in message
             self.welcome.set_result(message)
 
+    def bye(self, message: Message) -> None:
+        self.not_before = time.monotonic() + message["retry_ms"] / 1000
+
     def answered(self, message: Message) -> None:
         if "rid" not in message and self.welcome is not None and not self.welcome.done():
             self.welcome.set_exception(BotFailed(f"hello refused: {message.get('code')}"))
@@ -354,8 +329,8 @@ class Bot:
         answer.set_result(message)
 
     def synced(self, message: Message) -> None:
-        self.session, self.seq = message["session"], message["seq"]
-        self.missing.clear()
+        self.session = message["session"]
+        self.order.restart(message["seq"])
         self.view = message["state"]
         narration = self.view.get("narration")
         if narration is not None and "source" not in narration:
@@ -366,27 +341,12 @@ class Bot:
             self.done.set()
 
     def event(self, message: Message) -> None:
-        seq = message["seq"]
-        if seq != self.seq + 1 and not self.in_order(seq):
+        if not self.order.take(message["seq"]):
             return
-        self.seq = max(self.seq, seq)
         self.view = apply_event(self.view, message)
         EVENTS.get(message["t"], Bot.ignored)(self, message)
-        self.after_change()
-
-    def in_order(self, seq: int) -> bool:
-        """Count a `seq` that is not the next one; whether to apply its event."""
-        if seq > self.seq + 1:
-            self.tally.lost += seq - self.seq - 1
-            self.missing.update(range(self.seq + 1, seq))
-            return True
-        if seq in self.missing:
-            self.missing.discard(seq)
-            self.tally.lost -= 1
-            self.tally.reordered += 1
-        else:
-            self.tally.duplicated += 1
-        return False
+        if message["t"] != "narration.delta":  # the most frequent event only adds text
+            self.after_change()
 
     def after_change(self) -> None:
         if len(self.view.get("players", ())) >= self.seating.players:
@@ -447,6 +407,7 @@ REPLIES = {
     "error": Bot.answered,
     "pong": Bot.answered,
     "sync": Bot.synced,
+    "bye": Bot.bye,
 }
 EVENTS = {
     "round.started": Bot.round_started,

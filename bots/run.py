@@ -15,9 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 from bots.cost import Meter
 from bots.http import request
 from bots.link import tls_context
-from bots.player import Game
 from bots.progress import Board
 from bots.report import build
+from bots.seating import Game
 from bots.slo import Slo
 from bots.table import TableResult
 from bots.worker import Plan, work

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bots.player import Bot, Game, Seating
+from bots.player import Bot
 from bots.profiles import Profile
+from bots.seating import Game, Seating
 from bots.tally import Tally
 
 SLACK_S = 60

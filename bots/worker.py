@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.queues import Queue
 from typing import Any
 
 from bots.link import tls_context
-from bots.player import Bot, Game
+from bots.player import Bot
 from bots.profiles import assign
+from bots.seating import Game
 from bots.table import TableResult, play_table
 from bots.tally import percentile
 
@@ -64,7 +65,7 @@ class Worker:
     def __init__(self, plan: Plan, queue: Queue[tuple[str, int, Any]]) -> None:
         self.plan, self.queue = plan, queue
         tls = tls_context(plan.insecure) if plan.game.ws_url.startswith("wss") else None
-        self.game = Game(**{**plan.game.__dict__, "tls": tls})
+        self.game = replace(plan.game, tls=tls)
         self.present: set[Bot] = set()
         self.results: list[TableResult] = []
         self.playing = 0

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import random
 
 import pytest
 
 from bots.cli import knee, sweep_loads
 from bots.profiles import assign, parse_mix
+from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
 from bots.tally import Tally, percentile, summary
+from tests.support.server import ROOT
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -63,3 +66,28 @@ def test_the_knee_is_the_largest_load_below_the_first_breach() -> None:
     assert sweep_loads("tables=50,100") == [50, 100]
     with pytest.raises(ValueError, match="tables=N"):
         sweep_loads("players=3")
+
+
+def test_the_seq_check_counts_gaps_repeats_and_late_events() -> None:
+    tally = Tally()
+    order = Order(tally)
+    assert [order.take(seq) for seq in (1, 2, 4, 3, 4, 5)] == [True, True, True, False, False, True]
+    assert (tally.lost, tally.duplicated, tally.reordered) == (0, 1, 1)
+    assert order.take(8) is True
+    assert tally.lost == 2
+    order.restart(20)
+    assert order.take(21) is True
+    assert tally.lost == 2
+
+
+def test_bots_import_only_the_protocol_among_our_packages() -> None:
+    ours = {"game", "storage", "llm", "realtime", "tests", "bench"}
+    for path in (ROOT / "bots").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in ours, f"{path} imports {name}"
