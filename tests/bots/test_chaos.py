@@ -133,6 +133,7 @@ def assert_nothing_lost(report: Report) -> None:
     for name, profile in report["profiles"].items():
         assert (profile["lost"], profile["duplicated"], profile["reordered"]) == (0, 0, 0), name
         assert profile["resumes"]["failed"] == 0, name
+        assert profile["narration_mismatches"] == 0, name
     replayed = sum(
         p["resumes"]["replayed"] + p["resumes"]["sync"] for p in report["profiles"].values()
     )
