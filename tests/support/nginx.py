@@ -75,12 +75,15 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def running_nginx(app_url: str, prefix: Path) -> Iterator[Site]:
-    """nginx in `prefix` proxying `/api` and `/ws` to `app_url`, serving `prefix/html`."""
+def running_nginx(app_url: str, prefix: Path, exempt: tuple[str, ...] = ()) -> Iterator[Site]:
+    """nginx in `prefix` proxying `/api` and `/ws` to `app_url`, serving `prefix/html`;
+    the `exempt` addresses are listed in its limit exemptions, as an operator lists them."""
     (prefix / "conf.d").mkdir()
     (prefix / "html").mkdir(exist_ok=True)
     shutil.copy(NGINX / "nginx.conf", prefix / "nginx.conf")
     shutil.copytree(NGINX / "snippets", prefix / "snippets")
+    with (prefix / "snippets" / "limit-exempt.conf").open("a") as exemptions:
+        exemptions.writelines(f"{address} 1;\n" for address in exempt)
     shutil.copy("/etc/nginx/mime.types", prefix / "mime.types")
     cert, key = make_certificate(prefix)
     http_port, https_port = free_port(), free_port()
