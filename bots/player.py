@@ -301,8 +301,11 @@ class Bot:
         if self.resume_outcome_due and kind != "welcome":
             self.resume_outcome_due = False
             self.tally.resumes["sync" if kind == "sync" else "replayed"] += 1
-        if "seq" in message and kind != "sync":
-            self.event(message)
+        if kind == "narration.delta":  # the most frequent frame, and the view holds no text
+            if self.order.take(message["seq"]):
+                self.narration_delta(message)
+        elif "seq" in message and kind != "sync":
+            self.event(kind, message)
         else:
             REPLIES.get(kind, Bot.ignored)(self, message)
 
@@ -342,13 +345,12 @@ class Bot:
         if narration is not None and narration["nid"] == "finale" and "source" in narration:
             self.done.set()
 
-    def event(self, message: Message) -> None:
+    def event(self, kind: str, message: Message) -> None:
         if not self.order.take(message["seq"]):
             return
         self.view = apply_event(self.view, message)
-        EVENTS.get(message["t"], Bot.ignored)(self, message)
-        if message["t"] != "narration.delta":  # the most frequent event only adds text
-            self.after_change()
+        EVENTS.get(kind, Bot.ignored)(self, message)
+        self.after_change()
 
     def after_change(self) -> None:
         if len(self.view.get("players", ())) >= self.seating.players:
@@ -369,10 +371,13 @@ class Bot:
         self.frame_at = time.monotonic()
 
     def narration_delta(self, message: Message) -> None:
+        """A delta's text is added up in `told` alone: `narration.end` brings the view the
+        whole text, checked against it."""
         now = time.monotonic()
         nid, round_ = message["nid"], self.view.get("round", 0)
-        first = self.told.get(nid) == ""
-        self.told[nid] = self.told.get(nid, "") + message["text"]
+        told = self.told.get(nid, "")
+        first = told == "" and nid in self.told
+        self.told[nid] = told + message["text"]
         self.gap(now, round_)
         if first and round_ not in self.disturbed:
             self.first_delta(nid, round_, now)
@@ -414,6 +419,5 @@ REPLIES = {
 EVENTS = {
     "round.started": Bot.round_started,
     "narration.start": Bot.narration_started,
-    "narration.delta": Bot.narration_delta,
     "narration.end": Bot.narration_ended,
 }
