@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bots import plots
 from bots import report as reports
+from bots.plots import knee, sweep_points
 from bots.profiles import parse_mix
 from bots.run import Options, RunFailed, run, with_tables
 from bots.slo import parse as parse_slos
@@ -178,18 +180,18 @@ def run_bots(args: argparse.Namespace) -> int:
         return reports.EXIT_ERROR
 
 
-def one_run(options: Options, folder: Path, plots: bool) -> int:
+def one_run(options: Options, folder: Path, charts: bool) -> int:
     report = run(options)
     reports.write(report, folder)
     print(reports.summary(report))
     print(f"report: {folder / 'report.md'}")
-    if plots:
-        _plots().plot_run(report, folder)
+    if charts:
+        plots.plot_run(report, folder)
     exit_code: int = report["exit_code"]
     return exit_code
 
 
-def sweep(options: Options, loads: list[int], folder: Path, plots: bool) -> int:
+def sweep(options: Options, loads: list[int], folder: Path, charts: bool) -> int:
     """One run a load; `sweep.json` names the knee: the last load at which every SLO held."""
     rows, done = [], []
     for tables in loads:
@@ -200,25 +202,11 @@ def sweep(options: Options, loads: list[int], folder: Path, plots: bool) -> int:
         held = report["exit_code"] == reports.EXIT_HELD
         rows.append({"tables": tables, "report": str(where / "report.json"), "held": held})
         done.append(report)
-    result = {"loads": rows, "knee": knee(rows)}
+    at_knee = knee(sweep_points(done))
+    result = {"loads": rows, "knee": at_knee}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sweep.json").write_text(json.dumps(result, indent=1))
     print(f"knee: {result['knee']} tables; sweep: {folder / 'sweep.json'}")
-    if plots:
-        _plots().plot_sweep(done, folder)
+    if charts:
+        plots.plot_sweep(done, folder, at_knee)
     return reports.EXIT_HELD if all(row["held"] for row in rows) else reports.EXIT_BREACHED
-
-
-def knee(rows: list[dict[str, Any]]) -> int | None:
-    """The largest load below the smallest one that breached an SLO."""
-    found = None
-    for row in sorted(rows, key=lambda row: int(row["tables"])):
-        if not row["held"]:
-            break
-        found = int(row["tables"])
-    return found
-
-
-def _plots() -> Any:
-    """`bots.plots`, imported only when charts are asked for (matplotlib is an extra)."""
-    return importlib.import_module("bots.plots")

@@ -1,4 +1,5 @@
-"""The bots' pure parts: percentiles, SLOs, profile mixes and the sweep's knee."""
+"""The bots' pure parts: percentiles, SLOs, profile mixes and the sweep's loads (its knee is
+tested with the charts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import random
 
 import pytest
 
-from bots.cli import knee, sweep_loads
+from bots.cli import sweep_loads
 from bots.profiles import assign, parse_mix
 from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
@@ -55,14 +56,7 @@ def test_a_mix_is_normalised_and_assigned_in_its_ratio() -> None:
         parse_mix("tablet")
 
 
-def test_the_knee_is_the_largest_load_below_the_first_breach() -> None:
-    rows = [
-        {"tables": 200, "held": True},
-        {"tables": 50, "held": True},
-        {"tables": 100, "held": False},
-    ]
-    assert knee(rows) == 50
-    assert knee([{"tables": 50, "held": False}]) is None
+def test_a_sweep_names_its_loads() -> None:
     assert sweep_loads("tables=50,100") == [50, 100]
     with pytest.raises(ValueError, match="tables=N"):
         sweep_loads("players=3")
