@@ -1,8 +1,9 @@
 """One bot: a guest who signs in, sits at a table, plays every round and checks what it reads.
 
 A bot reads every frame. It checks each event's `seq` (gapless, no repeat, in order), keeps
-the table as `protocol.reducer` does, adds up narration deltas against each `narration.end`,
-and times what a player would feel. Its profile decides how its socket misbehaves.
+the table as `protocol.reducer` does but for a narration's text, which it adds up from the
+deltas on the side and checks against each `narration.end`, and times what a player would
+feel. Its profile decides how its socket misbehaves.
 """
 
 from __future__ import annotations
