@@ -6,6 +6,7 @@ repeat or reorder an event, every game must end, and every game's record must be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -98,10 +99,30 @@ class Records:
         )
 
 
+def sockets_held(pid: int, port: int) -> int:
+    """How many established connections to `port` the process `pid` holds (from /proc)."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            held += target.startswith("socket:[") and target[8:-1] in established
+    return held
+
+
 async def kill_a_worker(server: Server, records: Records) -> None:
+    """SIGKILL the worker holding the most of the bots' sockets (the kernel may hand a
+    worker all of them, or none)."""
     first = workers(server)
     assert len(first) == 2, server.output
-    os.kill(first[0], signal.SIGKILL)
+    busiest = max(first, key=lambda pid: sockets_held(pid, server.port))
+    assert sockets_held(busiest, server.port) > 0, "no worker holds a bot's socket"
+    os.kill(busiest, signal.SIGKILL)
     before = await records.rounds()
 
     async def replaced() -> bool:
