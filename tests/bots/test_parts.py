@@ -3,7 +3,6 @@ tested with the charts)."""
 
 from __future__ import annotations
 
-import ast
 import random
 
 import pytest
@@ -13,6 +12,7 @@ from bots.profiles import assign, parse_mix
 from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
 from bots.tally import Tally, percentile, summary
+from tests.support.layers import imports
 from tests.support.server import ROOT
 
 
@@ -76,12 +76,5 @@ def test_the_seq_check_counts_gaps_repeats_and_late_events() -> None:
 
 def test_bots_import_only_the_protocol_among_our_packages() -> None:
     ours = {"game", "storage", "llm", "realtime", "tests", "bench"}
-    for path in (ROOT / "bots").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert name.split(".")[0] not in ours, f"{path} imports {name}"
+    for path, name in imports(ROOT / "bots"):
+        assert name not in ours, f"{path} imports {name}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
 from protocol.errors import ErrorCode
 from scripts.make_vectors import render
 from tests.protocol.examples import CLIENT, SERVER
+from tests.support.layers import imports
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "protocol" / "vectors" / "v1.json"
@@ -209,13 +209,5 @@ def test_protocol_and_game_do_no_io() -> None:
         "llm",
     }
     for package in ("protocol", "game"):
-        for path in (ROOT / package).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                names: list[str] = []
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                for name in names:
-                    assert name.split(".")[0] not in forbidden, f"{path} imports {name}"
+        for path, name in imports(ROOT / package):
+            assert name not in forbidden, f"{path} imports {name}"
