@@ -124,6 +124,11 @@ class Engine(Protocol):
 
     async def load(self, session: SessionId) -> Snapshot | None: ...
 
+    async def sessions(self, limit: int) -> list[SessionId]:
+        """Live sessions, at most `limit` of them, in no particular order: what an operator's
+        census of the tables (metrics, the table inspector) starts from."""
+        ...
+
     async def commit(
         self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
     ) -> tuple[Logged, ...]:

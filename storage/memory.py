@@ -10,6 +10,7 @@ since the last one, and no call ever looks at every table.
 from __future__ import annotations
 
 import heapq
+import itertools
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -88,6 +89,10 @@ class MemoryEngine:
     async def load(self, session: SessionId) -> Snapshot | None:
         self._reap()
         return self._snapshots.get(session)
+
+    async def sessions(self, limit: int) -> list[SessionId]:
+        self._reap()
+        return list(itertools.islice(self._snapshots, limit))
 
     async def commit(
         self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]

@@ -73,6 +73,11 @@ def _guarded(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, An
     return guarded
 
 
+def _glob_escaped(text: str) -> str:
+    """`text` matched literally by a Redis glob pattern (`SCAN MATCH`)."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
 def _script(client: Redis, name: str) -> AsyncScript:
     text = resources.files("storage").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
     return client.register_script(text)
@@ -401,6 +406,17 @@ class RedisEngine:
             return False
 
     # Lifetime -----------------------------------------------------------------------------
+
+    @_guarded
+    async def sessions(self, limit: int) -> list[SessionId]:
+        start = len(self._key("s", ""))
+        found: list[SessionId] = []
+        match = _glob_escaped(self._key("s", "")) + "*"
+        async for key in self._client.scan_iter(match=match, count=1000, _type="HASH"):
+            found.append(SessionId(key[start:].decode()))
+            if len(found) >= limit:
+                break
+        return found
 
     @_guarded
     async def expire(self, session: SessionId, ttl: float) -> None:

@@ -313,3 +313,12 @@ async def test_a_tally_counts_within_its_window_then_starts_again(engine: Engine
 
 async def test_a_live_store_answers_a_ping(engine: Engine) -> None:
     assert await engine.ping() is True
+
+
+async def test_sessions_lists_the_live_sessions_up_to_a_limit(engine: Engine) -> None:
+    tables = [await created(engine) for _ in range(3)]
+    gone = await created(engine)
+    await engine.expire(gone.session, ttl=0.05)
+    await asyncio.sleep(0.1)  # let the finished session's time-to-live run out
+    assert sorted(await engine.sessions(10)) == sorted(t.session for t in tables)
+    assert len(await engine.sessions(2)) == 2
