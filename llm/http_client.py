@@ -58,7 +58,8 @@ def _target(url: str) -> tuple[Origin, str, str | None]:
     `user:password@`) of an http(s) URL. Raises ValueError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+        # Not the URL itself: it may carry a password, and this error reaches the log.
+        raise ValueError(f"not an http(s) URL with a host (scheme {parts.scheme!r})")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     auth = None

@@ -2,8 +2,8 @@
 
     maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
                    [--engine memory|redis://HOST:PORT/DB] [--workers N] [--llm-url URL[,URL]]
-                   [--database-url postgresql://...]
-    maratang migrate [--database-url postgresql://...]
+                   [--database-url postgresql://...] [--log-format text|json]
+    maratang migrate [--database-url postgresql://...] [--log-format text|json]
     maratang llm-sim [--host H] [--port P] [--model NAME] [--ttft S] [--tps N] [--fault MODE] ...
     maratang bots --url URL [--tables N] [--players K] [--rounds R] [--profile MIX] ...
 
@@ -14,12 +14,9 @@ Flags override `MARATANG_*` environment settings, which override the defaults. W
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
-from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -27,6 +24,7 @@ from bots.cli import add_parser as add_bots_parser
 from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
 from realtime.limits import AddressRules
+from realtime.logs import FORMATS, log_config, redact, say, settings_secrets, url_secrets
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import (
     SECRET_LENGTH,
@@ -113,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
         "migrate", help="bring the records database to the newest schema (alembic upgrade head)"
     )
     migrate.add_argument("--database-url", metavar="URL", help="default: MARATANG_DATABASE_URL")
+    for command in (serve, migrate):
+        command.add_argument(
+            "--log-format",
+            choices=FORMATS,
+            help="text (default: readable lines) or json (one JSON object per line)",
+        )
     add_sim_parser(commands)
     add_bots_parser(commands)
     return top
@@ -142,6 +146,8 @@ def check(settings: Settings) -> None:
     endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
     if settings.database_url:
         check_url(settings.database_url)
+    if settings.log_format not in FORMATS:
+        raise ValueError(f"MARATANG_LOG_FORMAT {settings.log_format!r}: use text or json")
     if settings.env not in ("development", "production"):
         raise ValueError(f"MARATANG_ENV {settings.env!r}: use development or production")
     if settings.env == "production" and not settings.strong_secret:
@@ -159,38 +165,19 @@ def check(settings: Settings) -> None:
     AddressRules.parse_exempt(settings.limit_exempt)
 
 
-def redacted(url: str) -> str:
-    """A URL without its password (in the user part or in the query), for logs."""
-    return scrubbed(url, url)
-
-
-def scrubbed(text: str, url: str) -> str:
-    """`text` (an error about `url`, or the URL itself) with the URL's passwords taken out
-    wherever they appear."""
-    parts = urlsplit(url)
-    hidden = [parts.password] + [
-        value
-        for name, _, value in (q.partition("=") for q in parts.query.split("&"))
-        if name.lower() == "password"
-    ]
-    for secret in filter(None, hidden):
-        text = text.replace(secret, "***")
-    return text
-
-
 def describe(settings: Settings) -> list[str]:
     """What this server is about to run on, in words an operator can act on."""
     if settings.engine == "memory":
         engine = "engine: memory (one process; live tables are lost when it stops)"
     else:
         engine = (
-            f"engine: redis at {redacted(settings.engine)} (keys under {settings.redis_prefix!r})"
+            f"engine: redis at {redact(settings.engine)} (keys under {settings.redis_prefix!r})"
         )
     lines = [
         engine,
         f"workers: {settings.workers}",
         narrator_line(settings),
-        f"records: PostgreSQL at {redacted(settings.database_url)}"
+        f"records: PostgreSQL at {redact(settings.database_url)}"
         if settings.database_url
         else "records: not persisted (no database configured)",
     ]
@@ -211,7 +198,7 @@ def narrator_line(settings: Settings) -> str:
     fallback = f"fallback templates at {settings.fallback_tps:g} tokens/s"
     if not settings.llm_url:
         return f"narrator: {fallback} (no LLM configured)"
-    urls = ", ".join(redacted(url) for url in endpoint_bases(settings.llm_url))
+    urls = ", ".join(redact(url) for url in endpoint_bases(settings.llm_url))
     return (
         f"narrator: {settings.llm_model} at {urls} (up to {settings.llm_slots} narrations "
         f"each), then {fallback}"
@@ -220,11 +207,13 @@ def narrator_line(settings: Settings) -> str:
 
 def serve(settings: Settings) -> None:
     embedded = settings.engine == "memory" and not (settings.llm_url or settings.database_url)
-    print(f"Maratang starting{' on the embedded defaults' if embedded else ''}:", flush=True)
+    secured = with_secret(settings)
+    secrets = settings_secrets(secured)
+    say(f"Maratang starting{' on the embedded defaults' if embedded else ''}:", settings.log_format)
     for line in describe(settings):
-        print(f"  {line}", flush=True)
+        say(f"  {line}", settings.log_format, secrets=secrets)
     # Every worker builds the same settings, the secret made for this run included.
-    os.environ.update(environment(with_secret(settings)))
+    os.environ.update(environment(secured))
     uvicorn.run(
         "realtime.app:app_from_environment",
         factory=True,
@@ -241,55 +230,36 @@ def serve(settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level,
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format, secrets),
         timeout_graceful_shutdown=SHUTDOWN_SECONDS,
         lifespan="on",
     )
 
 
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, with Maratang's own loggers beside it (in every worker)."""
-    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["maratang"] = {
-        "()": "uvicorn.logging.DefaultFormatter",
-        "fmt": "%(levelprefix)s %(name)s: %(message)s",
-    }
-    config["handlers"]["maratang"] = {
-        "formatter": "maratang",
-        "class": "logging.StreamHandler",
-        "stream": "ext://sys.stderr",
-    }
-    config["loggers"]["maratang"] = {
-        "handlers": ["maratang"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+def migrate(url: str, log_format: str = "text") -> int:
+    """`maratang migrate`: the schema to head, saying where it stands (in `log_format`).
+    Exit codes: 0 done, 2 a bad or missing URL, 1 the database could not be migrated
+    (whatever the reason: it is said in one line, never as a traceback)."""
 
+    def tell(line: str, error: bool = False) -> None:
+        say(line, log_format, logger="maratang.migrate", error=error, secrets=url_secrets(url))
 
-def migrate(url: str) -> int:
-    """`maratang migrate`: the schema to head, saying where it stands. Exit codes: 0 done,
-    2 a bad or missing URL, 1 the database could not be migrated (whatever the reason: it
-    is said in one line, never as a traceback)."""
     if not url:
-        print(
-            "maratang migrate: no database: give --database-url or MARATANG_DATABASE_URL",
-            file=sys.stderr,
-        )
+        tell("maratang migrate: no database: give --database-url or MARATANG_DATABASE_URL", True)
         return 2
     try:
         check_url(url)
     except ValueError as exc:
-        print(f"maratang migrate: bad setting: {exc}", file=sys.stderr)
+        tell(f"maratang migrate: bad setting: {exc}", error=True)
         return 2
-    print(f"migrating {redacted(url)} to the newest schema", flush=True)
+    tell(f"migrating {redact(url)} to the newest schema")
     try:
         upgrade_head(url)
     except Exception as exc:  # an operator reads one line, and the exit code says the rest
-        reason = scrubbed(one_line(exc), url)
-        print(f"maratang migrate: the database could not be migrated: {reason}", file=sys.stderr)
+        reason = one_line(exc)  # an error may repeat the URL: `tell` hides its secrets
+        tell(f"maratang migrate: the database could not be migrated: {reason}", error=True)
         return 1
-    print("the schema is at head", flush=True)
+    tell("the schema is at head")
     return 0
 
 
@@ -306,7 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bots":
         return run_bots(args)
     if args.command == "migrate":
-        return migrate(args.database_url or from_environment().database_url)
+        environ = from_environment()
+        url, log_format = args.database_url or environ.database_url, args.log_format
+        return migrate(url, log_format or environ.log_format)
     try:
         settings = with_overrides(
             from_environment(),
@@ -319,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             llm_url=args.llm_url,
             database_url=args.database_url,
             log_level=args.log_level,
+            log_format=args.log_format,
         )
         check(settings)
     except ValueError as exc:

@@ -77,6 +77,10 @@ class Connection(Outbox):
         self._lagging = False
         self._seen = 0
 
+    @property
+    def whose(self) -> dict[str, str | None]:
+        return {"session": self.session, "player": self.player.id}
+
     # Called by the hub and the dispatcher (never block) ------------------------------------
 
     def follow(self, session: SessionId, after: int = NEEDS_SYNC, restored: bool = False) -> None:

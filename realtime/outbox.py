@@ -40,7 +40,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from protocol import Frame
 from protocol.errors import CloseCode
-from realtime import eager
+from realtime import eager, logs
 from realtime.transport import Wire
 
 log = logging.getLogger("maratang.connection")
@@ -119,6 +119,12 @@ class Outbox:
         self._unsent_seen = 0
         self._drained: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
+
+    @property
+    def whose(self) -> dict[str, str | None]:
+        """Whose socket this is, as its log lines name it (`extra=`): a frame may be written,
+        and fail, in another socket's task."""
+        return {"player": self._who}
 
     def _fits(self, size: int, share: float = 1.0) -> bool:
         """Whether `size` more bytes keep what waits within `share` of the bound."""
@@ -208,15 +214,19 @@ class Outbox:
             self._writer = self._start(waiting, size)
 
     def _start(self, waiting: eager.Waiting | None, size: int) -> asyncio.Task[None]:
-        return asyncio.create_task(self._write_behind(waiting, size), name=f"writer {self._who}")
+        return asyncio.create_task(
+            self._write_behind(waiting, size),
+            name=f"writer {self._who}",
+            context=logs.context_for(**self.whose),  # not that of whoever made it push back
+        )
 
     def _went(self) -> None:
         """A send found the socket closed (the receive loop sees it too): write no more."""
-        log.debug("the socket of %s refused a frame", self._who, exc_info=True)
+        log.debug("the socket of %s refused a frame", self._who, exc_info=True, extra=self.whose)
         self._gone = True
 
     def _fail(self) -> None:
-        log.exception("could not write to the socket of %s", self._who)
+        log.exception("could not write to the socket of %s", self._who, extra=self.whose)
         self._mark_broken("its frames could not be sent")
 
     async def _write_behind(self, waiting: eager.Waiting | None, size: int) -> None:
@@ -296,7 +306,11 @@ class Outbox:
                 if self.websocket.application_state == WebSocketState.CONNECTED:
                     await self.websocket.close(code=int(code), reason=close_reason(reason))
         except TimeoutError:
-            log.info("aborting the socket of %s: its close frame cannot leave", self._who)
+            log.info(
+                "aborting the socket of %s: its close frame cannot leave",
+                self._who,
+                extra=self.whose,
+            )
             self._wire.abort()
         except (RuntimeError, OSError, WebSocketDisconnect):
             pass
@@ -307,7 +321,9 @@ class Outbox:
 
     async def close_slow(self, why: str) -> None:
         """Close as a slow consumer (4408: the client resumes), saying why in the log."""
-        log.info("closing the socket of %s as a slow consumer: %s", self._who, why)
+        log.info(
+            "closing the socket of %s as a slow consumer: %s", self._who, why, extra=self.whose
+        )
         await self.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume")
 
     async def close_when_drained(self, code: CloseCode, reason: str) -> None:
@@ -324,5 +340,5 @@ class Outbox:
 
     def _abort_if_stuck(self) -> None:
         if self._wire.unsent() > 0:
-            log.info("aborting the socket of %s: it stopped reading", self._who)
+            log.info("aborting the socket of %s: it stopped reading", self._who, extra=self.whose)
             self._wire.abort()

@@ -35,6 +35,7 @@ from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
 from protocol.events import NarrationDelta
 from protocol.types import NarrationId, NarrationSource, SessionId
+from realtime import logs
 from realtime.clock import now_ms
 from storage.engine import Deadline, Engine, EngineUnavailable, NotStreaming
 
@@ -80,7 +81,11 @@ class Relay:
         if running is not None and running[0] == nid and not running[1].done():
             return
         hurry = asyncio.Event()
-        task = asyncio.create_task(self._run(session, nid, hurry), name=f"narration {nid}")
+        task = asyncio.create_task(
+            self._run(session, nid, hurry),
+            name=f"narration {nid}",
+            context=logs.context_for(session),  # the table's work, not the player's who started it
+        )
         self._running[session] = (nid, task, hurry)
         task.add_done_callback(lambda _: self._forget(session, nid))
 

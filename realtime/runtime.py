@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 from collections.abc import Coroutine
+from contextvars import Context
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from game import commands as c
 from protocol.errors import CloseCode, ProtocolError
 from protocol.events import Bye
 from protocol.types import SessionId
+from realtime import logs
 from realtime.admission import Admission
 from realtime.auth import TokenSigner
 from realtime.connection import Connection
@@ -163,7 +165,9 @@ class Runtime:
                 try:
                     why = conn.trouble(now, self.settings.send_stall_seconds)
                 except Exception:  # one socket's failure never ends the watch over the rest
-                    log.exception("could not look at the socket of %s", conn.player.id)
+                    log.exception(
+                        "could not look at the socket of %s", conn.player.id, extra=conn.whose
+                    )
                     continue
                 if why is not None:
                     self.spawn(conn.close_slow(why), "close")
@@ -171,7 +175,8 @@ class Runtime:
     def _lost(self, session: SessionId) -> None:
         if session not in self.recovering:
             self.recovering.add(session)
-            self.spawn(self._recover(session), f"recover {session}")
+            recover = self._recover(session)
+            self.spawn(recover, f"recover {session}", logs.context_for(session))
 
     async def _recover(self, session: SessionId) -> None:
         """A followed table's live state was lost (or replaced by a restore elsewhere): bring
@@ -196,9 +201,12 @@ class Runtime:
         finally:
             self.recovering.discard(session)
 
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        """Run `work` in the background (cancelled if the runtime stops first)."""
-        task = asyncio.create_task(work, name=name)
+    def spawn(
+        self, work: Coroutine[Any, Any, None], name: str, context: Context | None = None
+    ) -> None:
+        """Run `work` in the background (cancelled if the runtime stops first), in `context`
+        when it is given (whose work it is, for the log)."""
+        task = asyncio.create_task(work, name=name, context=context)
         self.tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -51,6 +51,7 @@ from protocol.types import (
     SessionId,
     Settings,
 )
+from realtime import logs
 from realtime.clock import now_ms
 from realtime.relay import Relay, until_answers
 from realtime.settings import Settings as ServerSettings
@@ -143,7 +144,12 @@ class TableService:
         return session
 
     async def execute(self, session: SessionId, command: c.Command) -> Snapshot:
-        """Apply `command` to the table and commit it; retried on version conflicts."""
+        """Apply `command` to the table and commit it; retried on version conflicts. What is
+        logged meanwhile names the table, whoever asked."""
+        with logs.about(session):
+            return await self._execute(session, command)
+
+    async def _execute(self, session: SessionId, command: c.Command) -> Snapshot:
         for _ in range(MAX_ATTEMPTS):
             snapshot = await self._engine.load(session) or await self._back(session, command)
             table, events = apply(snapshot.table, command)
@@ -268,6 +274,10 @@ class TableService:
     async def fire(self, deadline: Deadline) -> None:
         """A timer fell due: close the round, end an away player's grace period, or take
         over a narration whose holder went quiet."""
+        with logs.about(deadline.session):
+            await self._fire(deadline)
+
+    async def _fire(self, deadline: Deadline) -> None:
         command: c.Command
         log.info("deadline %s %s of %s fired", deadline.kind, deadline.key, deadline.session)
         match timer_of(deadline.kind, deadline.key):

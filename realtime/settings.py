@@ -141,6 +141,8 @@ class Settings:
     it to nginx's address, or `*` when only nginx can reach the app."""
     webgl_dir: str = str(WEBGL_DIR)
     log_level: str = "info"
+    log_format: str = "text"
+    """`text` (readable lines) or `json` (one JSON object per line, for a log collector)."""
 
     @property
     def strong_secret(self) -> bool:

@@ -16,6 +16,7 @@ from protocol.errors import CloseCode, ErrorCode, ProtocolError
 from protocol.events import Error, Welcome
 from protocol.messages import Hello
 from protocol.types import PlayerView
+from realtime import logs
 from realtime.auth import BadToken
 from realtime.clock import now_ms
 from realtime.connection import Connection
@@ -65,13 +66,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 
 async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
-    """Everything a socket does once its player is known, until it goes."""
+    """Everything a socket does once its player is known, until it goes. Its lines name the
+    player (and the table, once seated): this task serves this socket alone."""
+    logs.tag(None, conn.player.id)
     runtime.connections.add(conn)
     try:
         await runtime.admission.hold(conn)
         await _welcome(conn, hello, runtime)
         await _receive_loop(conn, runtime)
-    except EngineUnavailable:
+    except EngineUnavailable as exc:
+        log.warning("closing the socket: the engine is unreachable (%s)", exc)
         conn.reply(Error(code=ErrorCode.BUSY, message="the game store is unreachable", retry=True))
         await conn.close_when_drained(CloseCode.TRY_AGAIN_LATER, "try again later")
     except ProtocolError as exc:
@@ -131,6 +135,9 @@ async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
             restored = restored_since(resume.seq, snapshot.seq)
         if snapshot is not None and snapshot.table.seat(conn.player.id) is not None:
             session = resume.session
+            logs.tag(session, conn.player.id)
+    how = f"resuming after seq {resume.seq}" if session and resume else "new"
+    log.info("welcome (%s, %s)", conn.codec.subprotocol, how)
     conn.reply(
         Welcome(
             player=conn.player,
@@ -161,12 +168,16 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
         if frame is None:
             return
         data: object = None
+        kind = "a frame"
         close: tuple[CloseCode, str] | None = None
+        logs.tag(conn.session, conn.player.id)  # joining or leaving a table changes it
         try:
             data = conn.codec.decode(frame)
             if not bucket.take():
                 raise ProtocolError(ErrorCode.RATE_LIMITED, "slow down")
-            await runtime.dispatcher.handle(conn, parse_client(data))
+            message = parse_client(data)
+            kind = message.T
+            await runtime.dispatcher.handle(conn, message)
             strikes = 0
         except ProtocolError as exc:
             conn.reply(_error(exc.code, exc.message, data, exc.field))
@@ -175,7 +186,8 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
                 close = exc.close, exc.message
             elif exc.code == ErrorCode.RATE_LIMITED and not patience.take():
                 close = CloseCode.ABUSE, "over the rate limit"
-        except EngineUnavailable:
+        except EngineUnavailable as exc:
+            log.warning("%s not done: the engine is unreachable (%s)", kind, exc)
             conn.reply(_error(ErrorCode.BUSY, "the game store is unreachable; try again", data))
         except Exception:
             log.exception("command failed for %s", conn.player.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -117,7 +118,10 @@ class RedisFanout:
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="redis fan-out")
+            # It serves every table: a context of its own, not that of the first subscriber.
+            self._task = asyncio.create_task(
+                self._run(), name="redis fan-out", context=contextvars.Context()
+            )
 
     async def close(self) -> None:
         self._closing = True  # the reader stops even where a client library ate the cancel

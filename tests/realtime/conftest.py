@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
 from tests.support.client import Client, Message, guest
+from tests.support.redis import PrivateRedis
 from tests.support.server import Server, running_server
 
 FAST = ("--fallback-tps", "400")
 FAST_ENV = {"MARATANG_COALESCE_MS": "20"}
+PASSWORD = "hunter2-" + "s3cr3t"
+"""A password the tests give in URLs: no log line and no answer may ever show it."""
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +29,15 @@ async def close_clients() -> AsyncIterator[None]:
 def server() -> Iterator[Server]:
     with running_server(*FAST, env=FAST_ENV) as running:
         yield running
+
+
+@pytest.fixture
+def guarded_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis of the test's own that asks for `PASSWORD`."""
+    store = PrivateRedis(tmp_path, password=PASSWORD)
+    store.start()
+    yield store
+    store.stop()
 
 
 @dataclass

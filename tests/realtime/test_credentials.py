@@ -3,26 +3,14 @@ anyone could guess signs tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
+from tests.realtime.conftest import PASSWORD
 from tests.realtime.test_settings_and_cli import run_cli
 from tests.support.client import Client, guest
 from tests.support.redis import PrivateRedis, delete_prefix, free_port, throwaway_prefix
 from tests.support.server import running_server
-
-PASSWORD = "hunter2-" + "s3cr3t"
-
-
-@pytest.fixture
-def guarded_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    store = PrivateRedis(tmp_path, password=PASSWORD)
-    store.start()
-    yield store
-    store.stop()
 
 
 async def test_health_and_logs_name_the_engine_but_never_its_password(

@@ -28,14 +28,17 @@ ADMIN_URL = os.environ.get(
 )
 
 
-def database_url(name: str, port: int | None = None) -> str:
+def database_url(name: str, port: int | None = None, password: str | None = None) -> str:
     """The URL of database `name` on the test server (or on `port` of the same host: a proxy
-    in front of it)."""
+    in front of it), with `password` when one is given (the test server trusts its clients:
+    any password is accepted)."""
     parts = urlsplit(ADMIN_URL)
-    netloc = parts.netloc
+    host, userinfo = parts.netloc.rpartition("@")[2], parts.netloc.rpartition("@")[0]
     if port is not None:
-        userinfo = netloc.rpartition("@")[0]
-        netloc = f"{userinfo + '@' if userinfo else ''}{parts.hostname}:{port}"
+        host = f"{parts.hostname}:{port}"
+    if password is not None:
+        userinfo = f"{parts.username}:{password}"
+    netloc = f"{userinfo}@{host}" if userinfo else host
     return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))
 
 
@@ -57,10 +60,10 @@ async def drop_database(name: str) -> None:
         await admin.close()
 
 
-def migrate(url: str) -> subprocess.CompletedProcess[str]:
-    """`maratang migrate --database-url url`, as an operator runs it."""
+def migrate(url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`maratang migrate --database-url url [flags]`, as an operator runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "realtime.cli", "migrate", "--database-url", url],
+        [sys.executable, "-m", "realtime.cli", "migrate", "--database-url", url, *flags],
         cwd=ROOT,
         capture_output=True,
         text=True,
