@@ -76,6 +76,10 @@ class Records(Protocol):
 
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage: ...
 
+    async def games(self, limit: int, before: int | None) -> GamesPage:
+        """Every finished game, newest first, finished before `before` (ms since the epoch)."""
+        ...
+
     async def flush(self, timeout: float) -> None: ...
 
     async def close(self) -> None: ...
@@ -114,6 +118,9 @@ class NoRecords:
         return None
 
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
+        return GamesPage([], None)
+
+    async def games(self, limit: int, before: int | None) -> GamesPage:
         return GamesPage([], None)
 
     async def flush(self, timeout: float) -> None:
