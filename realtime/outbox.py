@@ -147,6 +147,11 @@ class Outbox:
         return self._broken
 
     @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting for this socket now: queued, or in a send that waits for room."""
+        return self._queued
+
+    @property
     def writing(self) -> bool:
         """Whether a task writes for this socket now (it pushes back, or work is behind)."""
         return self._writer is not None
