@@ -200,6 +200,8 @@ def describe(settings: Settings) -> list[str]:
         if settings.database_url
         else "records: not persisted (no database configured)",
     ]
+    if settings.admin_token:
+        lines.append("inspector: /admin, for requests bearing MARATANG_ADMIN_TOKEN")
     if settings.database_url and settings.retention_hours * 3600 < settings.token_ttl:
         lines.append(
             "retention: MARATANG_RETENTION_HOURS is below the token lifetime: a table idle "

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from realtime.cli import check
+from realtime.cli import check, describe
 from realtime.settings import Settings
 from tests.realtime.conftest import FAST_ENV, Table, open_table, play_round
 from tests.realtime.test_many_processes import cluster_env, table_across
@@ -278,6 +278,13 @@ def test_production_refuses_a_short_admin_token() -> None:
     assert "MARATANG_ADMIN_TOKEN is too short" in result.stderr
     check(Settings(env="production", secret=secret, admin_token=secrets.token_hex(32)))
     check(Settings(env="production", secret=secret))  # no token: the inspector is off
+
+
+def test_serve_says_when_the_inspector_is_on() -> None:
+    on = describe(Settings(admin_token=TOKEN))
+    assert "inspector: /admin, for requests bearing MARATANG_ADMIN_TOKEN" in on
+    assert not any(TOKEN in line for line in on)
+    assert not any(line.startswith("inspector:") for line in describe(Settings()))
 
 
 # Many processes on Redis ------------------------------------------------------------------
