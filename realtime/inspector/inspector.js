@@ -212,6 +212,7 @@
     $("log-facts").textContent = "";
     try {
       const detail = await api("/tables/" + encodeURIComponent(session));
+      if (wanted().get("table") !== session) return; // another was chosen meanwhile
       const narration = detail.narration;
       opened = {
         session,
@@ -400,7 +401,8 @@
     $("game-id").textContent = id;
     $("game-rounds").replaceChildren();
     try {
-      showGame(await api("/games/" + encodeURIComponent(id)));
+      const game = await api("/games/" + encodeURIComponent(id));
+      if ($("game").dataset.id === id) showGame(game); // unless another was chosen meanwhile
     } catch (error) {
       if (!trouble(error)) $("game-facts").textContent = error.message;
     }
