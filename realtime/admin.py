@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.events import Logged
 from protocol.types import SessionId
-from realtime import census, records_api
+from realtime import admin_tables, records_api
 from realtime.http import error_response
 from realtime.records_api import bounded, unreachable
 from realtime.runtime import Runtime
@@ -146,17 +146,17 @@ async def tables(request: Request) -> Response:
     if limit is None:
         return error_response(400, "invalid", f"limit must be 1 to {MAX_TABLES}", "limit")
     try:
-        found, more = await census.live_tables(runtime, limit)
-        narration = await census.narration_queues(runtime)
+        found, more = await admin_tables.live_tables(runtime, limit)
+        narration = await admin_tables.narration_queues(runtime)
     except EngineUnavailable:
         return _store_unreachable()
     return JSONResponse(
         {
-            "tables": [census.table_summary(runtime, snapshot) for snapshot in found],
+            "tables": [admin_tables.table_summary(runtime, snapshot) for snapshot in found],
             "more": more,
             "narration": narration,
-            "records": census.records_queue(runtime),
-            "this_process": census.process_entry(runtime),
+            "records": admin_tables.records_queue(runtime),
+            "this_process": admin_tables.process_entry(runtime),
         }
     )
 
@@ -173,7 +173,7 @@ async def table(request: Request) -> Response:
         return _store_unreachable()
     if snapshot is None:
         return _no_table(session)
-    return JSONResponse(census.table_detail(runtime, snapshot))
+    return JSONResponse(admin_tables.table_detail(runtime, snapshot))
 
 
 async def events(request: Request) -> Response:

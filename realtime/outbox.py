@@ -148,7 +148,7 @@ class Outbox:
 
     @property
     def queued_bytes(self) -> int:
-        """Bytes waiting for this socket now: queued, or in a send that waits for room."""
+        """Bytes waiting now, as they count against the bound."""
         return self._queued
 
     @property

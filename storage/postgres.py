@@ -353,6 +353,10 @@ class PostgresRecords:
         async with self._reading() as pool:
             return await read_games(pool, limit, before)
 
+    @property
+    def pending(self) -> int:
+        return len(self._jobs) + len(self._due)
+
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
         assert self._pool is not None

@@ -80,6 +80,11 @@ class Records(Protocol):
         """Every finished game, newest first, finished before `before` (ms since the epoch)."""
         ...
 
+    @property
+    def pending(self) -> int:
+        """Writes waiting in this process for the database now."""
+        ...
+
     async def flush(self, timeout: float) -> None: ...
 
     async def close(self) -> None: ...
@@ -122,6 +127,10 @@ class NoRecords:
 
     async def games(self, limit: int, before: int | None) -> GamesPage:
         return GamesPage([], None)
+
+    @property
+    def pending(self) -> int:
+        return 0
 
     async def flush(self, timeout: float) -> None:
         pass

@@ -195,7 +195,8 @@
     }
     if (!answer.narration.slots.length) parts.push("narrator: templates only (no model)");
     const here = answer.narration.this_process;
-    parts.push(`model requests here: ${here.in_flight}, waiting for a slot here: ${here.waiting}`);
+    parts.push(`model requests here: ${here.in_flight}`);
+    parts.push(`waiting for a model slot here: ${here.waiting_for_slot}`);
     parts.push(
       answer.records.kept
         ? `records waiting here: ${answer.records.this_process.pending}`
@@ -317,7 +318,8 @@
         if (event.seq > table.seq) tell(table, event);
       }
       table.cursor = page.next;
-      $("log-facts").textContent = `${$("log").childElementCount} entries, read up to seq ${page.next}`;
+      const entries = $("log").childElementCount;
+      $("log-facts").textContent = `${entries} entries, read up to seq ${page.next}`;
       if (page.more) wait = 0;
     } catch (error) {
       if (trouble(error) || opened !== table) return;
@@ -411,8 +413,8 @@
   function showGame(game) {
     const names = new Map(game.players.map((p) => [p.id, p.name]));
     const ranking = game.players.map((p) => `${p.place}. ${p.name} ${p.total}`).join(" · ");
-    $("game-facts").textContent =
-      `session ${game.session} · finished ${time(game.finished_at)} · ${game.settings.lang} · ${ranking}`;
+    const facts = [`session ${game.session}`, `finished ${time(game.finished_at)}`];
+    $("game-facts").textContent = [...facts, game.settings.lang, ranking].join(" · ");
     const rounds = $("game-rounds");
     for (const round of game.rounds) {
       const part = el("div", null, "round");

@@ -250,18 +250,26 @@ async def test_without_a_database_the_games_list_is_empty_and_says_why(server: S
     assert missing["error"]["code"] == "unavailable"
 
 
-async def test_model_narrations_show_the_slots_they_hold() -> None:
+async def test_model_narrations_show_the_slots_they_hold_and_the_ones_waiting() -> None:
+    env = {**ON, "MARATANG_LLM_SLOTS": "1", "MARATANG_LLM_QUEUE_SECONDS": "20"}
     with (
         running_sim("--tps", "15", "--ttft", "0.05", "--output-tokens", "80") as sim,
-        running_server(*FAST, "--llm-url", sim.base_url, env=ON) as server,
+        running_server(*FAST, "--llm-url", sim.base_url, env=env) as server,
     ):
-        table = await open_table(server, ["민지", "Alex"], rounds=1)
-        await table.host.request("game.start")
+        first = await open_table(server, ["민지", "Alex"], rounds=1)
+        await first.host.request("game.start")
         answer = await until(server, "/tables", lambda a: a["narration"]["slots"][0]["taken"] == 1)
+        second = await open_table(server, ["서준", "Mina"], rounds=1)
+        await second.host.request("game.start")  # its entrance waits for the one slot
+        waiting = await until(
+            server, "/tables", lambda a: a["narration"]["this_process"]["waiting_for_slot"] == 1
+        )
     [slot] = answer["narration"]["slots"]
-    assert slot == {"endpoint": sim.base_url, "taken": 1, "limit": 96, "breaker": "closed"}
-    assert answer["narration"]["this_process"]["in_flight"] == 1
+    assert slot == {"endpoint": sim.base_url, "taken": 1, "limit": 1, "breaker": "closed"}
+    assert answer["narration"]["this_process"] == {"in_flight": 1, "waiting_for_slot": 0}
     assert answer["narration"]["model"] == Settings().llm_model
+    assert waiting["narration"]["slots"][0]["taken"] == 1
+    assert waiting["narration"]["this_process"]["in_flight"] == 1
 
 
 def test_production_refuses_a_short_admin_token() -> None:

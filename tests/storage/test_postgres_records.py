@@ -173,3 +173,18 @@ async def test_every_finished_game_is_read_newest_first_a_page_at_a_time(url: st
     assert first.next == first.games[1]["finished_at"]
     assert [g["id"] for g in second.games] == ["g_1"]
     assert second.next is None
+
+
+async def test_the_writes_waiting_are_counted_until_written(url: str) -> None:
+    records = PostgresRecords(url, snapshot_seconds=600)  # not started: nothing is written yet
+    records.session_closed(TABLE.session)
+    records.snapshot(Snapshot(TABLE, version=1, seq=0), now=True)
+    records.snapshot(Snapshot(TABLE, version=2, seq=1), now=True)  # the same table, due once
+    assert records.pending == 2
+    await records.start()
+    try:
+        await records.flush(5)
+    finally:
+        await records.close()
+    assert records.pending == 0
+    assert await count(url, "SELECT count(*)::int FROM session_snapshots") == 1

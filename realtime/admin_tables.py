@@ -14,6 +14,7 @@ from typing import Any
 
 from game.state import Seat, Table, Told
 from game.view import table_view
+from llm.model import ModelNarrator
 from llm.narrator import overall_source
 from protocol.types import NarrationSource, PlayerId, SessionId
 from protocol.wire import to_wire
@@ -21,15 +22,21 @@ from realtime.connection import Connection
 from realtime.runtime import Runtime
 from storage.engine import Snapshot, lane
 
+LOADS_AT_ONCE = 100
 SPECTATOR = PlayerId("")
 """Nobody seated: the table as someone who sees every seat but no one's own bowl."""
 
 
 async def live_tables(runtime: Runtime, limit: int) -> tuple[list[Snapshot], bool]:
-    """Up to `limit` live tables, by session id; whether there may be more."""
-    sessions = await runtime.engine.sessions(limit)
-    loaded = await asyncio.gather(*(runtime.engine.load(s) for s in sessions))
-    found = [snapshot for snapshot in loaded if snapshot is not None]  # gone meanwhile
+    """Up to `limit` live tables, by session id; whether there may be more. Loaded
+    `LOADS_AT_ONCE` at a time: the engine's connections are shared with the games."""
+    engine = runtime.engine
+    sessions = await engine.sessions(limit)
+    found: list[Snapshot] = []
+    for start in range(0, len(sessions), LOADS_AT_ONCE):
+        batch = sessions[start : start + LOADS_AT_ONCE]
+        loaded = await asyncio.gather(*(engine.load(session) for session in batch))
+        found += [snapshot for snapshot in loaded if snapshot is not None]  # else gone since
     return sorted(found, key=lambda s: s.table.session), len(sessions) >= limit
 
 
@@ -140,6 +147,7 @@ async def narration_queues(runtime: Runtime) -> dict[str, Any]:
     model requests."""
     setup, limit = runtime.narration, runtime.settings.llm_slots
     endpoints = setup.endpoints.all if setup.endpoints is not None else ()
+    model = setup.narrator if isinstance(setup.narrator, ModelNarrator) else None
     taken = await asyncio.gather(*(runtime.engine.slots_taken(e.pool) for e in endpoints))
     return {
         "model": setup.model or None,
@@ -153,8 +161,8 @@ async def narration_queues(runtime: Runtime) -> dict[str, Any]:
             for endpoint, count in zip(endpoints, taken, strict=True)
         ],
         "this_process": {
-            "in_flight": setup.metrics.in_flight,
-            "waiting": setup.metrics.waiting,
+            "in_flight": sum(endpoint.outstanding for endpoint in endpoints),
+            "waiting_for_slot": model.asking if model is not None else 0,
         },
     }
 
@@ -162,7 +170,7 @@ async def narration_queues(runtime: Runtime) -> dict[str, Any]:
 def records_queue(runtime: Runtime) -> dict[str, Any]:
     """This process's record writes waiting for the database."""
     records = runtime.records
-    return {"kept": records.kept, "this_process": {"pending": records.metrics.pending}}
+    return {"kept": records.kept, "this_process": {"pending": records.pending}}
 
 
 def process_entry(runtime: Runtime) -> dict[str, Any]:
