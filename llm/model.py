@@ -65,6 +65,10 @@ class _Handover:
 
 
 class ModelNarrator:
+    asking = 0
+    """This process's narrations asking for a model slot now: most get one at once, the rest
+    wait for one up to `queue_seconds` (the table inspector shows how many)."""
+
     def __init__(
         self,
         client: HTTPClient,
@@ -105,7 +109,7 @@ class ModelNarrator:
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str, handover: _Handover
     ) -> AsyncGenerator[Piece, None]:
         holder = f"{self._holder}/{facts.session}/{facts.nid}"
-        admitted = await self._admit(holder, hurry)
+        admitted = await self._asking(holder, hurry)
         if isinstance(admitted, str):
             handover.reason = admitted
             return
@@ -143,6 +147,14 @@ class ModelNarrator:
         return stream_chat(
             self._client, endpoint.chat_url, body, self._config.budgets, stats, headers
         )
+
+    async def _asking(self, holder: str, hurry: asyncio.Event) -> Endpoint | str:
+        """`_admit`, counted in `asking` while it lasts."""
+        self.asking += 1
+        try:
+            return await self._admit(holder, hurry)
+        finally:
+            self.asking -= 1
 
     async def _admit(self, holder: str, hurry: asyncio.Event) -> Endpoint | str:
         """An endpoint with a slot taken for `holder`, or why there is none."""

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from realtime import http, records_api
+from realtime import admin, http, records_api
 from realtime.runtime import BYE_RETRY_MS, Runtime
 from realtime.settings import Settings, from_environment
 from realtime.transport import TransportAccess
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/players/{player}/games", records_api.player_games, methods=["GET"]),
         Route("/healthz", http.healthz, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
+        *admin.routes(settings.admin_token),
     ]
     webgl = Path(settings.webgl_dir)
     if webgl.is_dir():

@@ -155,6 +155,12 @@ def check(settings: Settings) -> None:
             f"MARATANG_SECRET is missing or too short: production needs a random value of at "
             f"least {SECRET_LENGTH} non-whitespace characters (openssl rand -hex 32)"
         )
+    if settings.env == "production" and settings.weak_admin_token:
+        raise ValueError(
+            f"MARATANG_ADMIN_TOKEN is too short: production needs a random value of at least "
+            f"{SECRET_LENGTH} non-whitespace characters (openssl rand -hex 32), or none (the "
+            f"table inspector is then off)"
+        )
     if settings.llm_slots < 1:
         raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
     for name in POSITIVE:
@@ -181,6 +187,8 @@ def describe(settings: Settings) -> list[str]:
         if settings.database_url
         else "records: not persisted (no database configured)",
     ]
+    if settings.admin_token:
+        lines.append("inspector: /admin, for requests bearing MARATANG_ADMIN_TOKEN")
     if settings.database_url and settings.retention_hours * 3600 < settings.token_ttl:
         lines.append(
             "retention: MARATANG_RETENTION_HOURS is below the token lifetime: a table idle "

@@ -130,6 +130,11 @@ class Connection(Outbox):
             return
         self._push(frame, size)
 
+    @property
+    def catching_up(self) -> bool:
+        """Whether the socket reads its session's events from the log (it fell behind)."""
+        return self._lagging
+
     def _fall_behind(self) -> None:
         self._lagging = True
         self._ensure_writer()

@@ -38,10 +38,10 @@ def error_response(
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals (no such route, wrong method): JSON under `/api/`, as every
-    other API error is; plain text elsewhere."""
+    """Starlette's own refusals (no such route, wrong method): JSON under the APIs
+    (`/api/`, `/admin/api/`), as every other API error is; plain text elsewhere."""
     assert isinstance(exc, HTTPException)
-    if not request.url.path.startswith("/api/"):
+    if not request.url.path.startswith(("/api/", "/admin/api/")):
         return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
     code = HTTP_CODES.get(exc.status_code, "invalid")
     return error_response(exc.status_code, code, exc.detail, headers=exc.headers)

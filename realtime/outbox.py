@@ -153,6 +153,11 @@ class Outbox:
         return self._broken
 
     @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting now, as they count against the bound."""
+        return self._queued
+
+    @property
     def writing(self) -> bool:
         """Whether a task writes for this socket now (it pushes back, or work is behind)."""
         return self._writer is not None

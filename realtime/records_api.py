@@ -32,11 +32,11 @@ async def game(request: Request) -> Response:
     if not GAME_ID.fullmatch(wanted):
         return error_response(400, "invalid", "a game id looks like g_XXXXXXXXXXXX", "id")
     if not runtime.records.kept:
-        return _not_kept()
+        return not_kept()
     try:
         record = await runtime.records.game(wanted)
     except EngineUnavailable:
-        return _unreachable()
+        return unreachable()
     if record is None:
         return error_response(404, "not_found", f"no finished game {wanted} is recorded")
     return JSONResponse(record)
@@ -47,24 +47,24 @@ async def player_games(request: Request) -> Response:
     player = request.path_params["player"]
     if not PLAYER_ID.fullmatch(player):
         return error_response(400, "invalid", "a player id looks like p_XXXXXXXXXXXX", "id")
-    limit = _bounded(request.query_params.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
+    limit = bounded(request.query_params.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT)
     if limit is None:
         return error_response(400, "invalid", f"limit must be 1 to {MAX_LIMIT}", "limit")
-    before = _bounded(request.query_params.get("before"), None, 1, MAX_BEFORE)
+    before = bounded(request.query_params.get("before"), None, 1, MAX_BEFORE)
     if before is None and "before" in request.query_params:
         return error_response(
             400, "invalid", "before must be a time in ms since the epoch (from `next`)", "before"
         )
     if not runtime.records.kept:
-        return _not_kept()
+        return not_kept()
     try:
         page = await runtime.records.player_games(player, limit, before)
     except EngineUnavailable:
-        return _unreachable()
+        return unreachable()
     return JSONResponse({"player": player, "games": page.games, "next": page.next})
 
 
-def _bounded(text: str | None, default: int | None, low: int, high: int) -> int | None:
+def bounded(text: str | None, default: int | None, low: int, high: int) -> int | None:
     """`text` as an int within low..high; `default` when absent; None when invalid (only
     ASCII digits count, and no more of them than `high` has)."""
     if text is None:
@@ -75,13 +75,13 @@ def _bounded(text: str | None, default: int | None, low: int, high: int) -> int 
     return value if low <= value <= high else None
 
 
-def _not_kept() -> Response:
+def not_kept() -> Response:
     return error_response(
         503, "unavailable", "this server keeps no records: it runs without a database"
     )
 
 
-def _unreachable() -> Response:
+def unreachable() -> Response:
     response = error_response(503, "unavailable", "the records database is unreachable")
     response.headers["Retry-After"] = "5"
     return response

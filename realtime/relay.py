@@ -101,6 +101,11 @@ class Relay:
         log.info("taking over narration %s of %s", nid, session)
         self.start(session, nid)
 
+    def telling(self, session: SessionId) -> NarrationId | None:
+        """The narration of `session` this process relays now, if any."""
+        running = self._running.get(session)
+        return running[0] if running is not None and not running[1].done() else None
+
     def hurry(self, session: SessionId) -> None:
         running = self._running.get(session)
         if running is not None:

@@ -92,6 +92,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
+        if settings.env == "production" and settings.weak_admin_token:
+            raise ValueError("MARATANG_ADMIN_TOKEN is too short for production")
         if settings.env == "production" and not settings.strong_secret:
             raise ValueError("MARATANG_SECRET is missing or too short for production")
         engine = make_engine(settings)

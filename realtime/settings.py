@@ -139,6 +139,9 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1"
     """Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, `*` for any): set
     it to nginx's address, or `*` when only nginx can reach the app."""
+    admin_token: str = ""
+    """Opens the table inspector (`/admin` and `/admin/api/...`) to whoever sends it as a
+    bearer token; empty: the inspector is off (its paths answer 404)."""
     webgl_dir: str = str(WEBGL_DIR)
     log_level: str = "info"
     log_format: str = "text"
@@ -146,7 +149,17 @@ class Settings:
 
     @property
     def strong_secret(self) -> bool:
-        return len("".join(self.secret.split())) >= SECRET_LENGTH
+        return strong(self.secret)
+
+    @property
+    def weak_admin_token(self) -> bool:
+        """Set (the inspector is on) but shorter than a production secret must be."""
+        return bool(self.admin_token) and not strong(self.admin_token)
+
+
+def strong(value: str) -> bool:
+    """Long enough for production: `SECRET_LENGTH` non-whitespace characters at least."""
+    return len("".join(value.split())) >= SECRET_LENGTH
 
 
 def with_secret(settings: Settings) -> Settings:

@@ -219,6 +219,11 @@ class Engine(Protocol):
 
     async def release_slot(self, pool: str, holder: str) -> None: ...
 
+    async def slots_taken(self, pool: str) -> int:
+        """How many of `pool`'s slots are held now, across every process (holders whose
+        time-to-live has run out are not counted): what an operator reads of admission."""
+        ...
+
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
         """Hold `name` for `ttl` seconds; True when `holder` has it (new or renewed)."""
         ...

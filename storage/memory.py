@@ -245,6 +245,10 @@ class MemoryEngine:
             if not holders:  # pools are many (one per player's sockets): none stays empty
                 del self._slots[pool]
 
+    async def slots_taken(self, pool: str) -> int:
+        now = self._clock()
+        return sum(1 for until in self._slots.get(pool, {}).values() if until > now)
+
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
         now = self._clock()
         current = self._leases.get(name)

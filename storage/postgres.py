@@ -30,7 +30,7 @@ from protocol.events import NarrationEnd
 from protocol.types import SessionId, game_id
 from protocol.wire import to_wire
 from storage.engine import EngineUnavailable, Snapshot, folded, unfolded
-from storage.postgres_reads import read_game, read_player_games
+from storage.postgres_reads import read_game, read_games, read_player_games
 from storage.records import GamesPage, RecordMetrics
 from storage.serial import table_bytes, table_from
 
@@ -348,6 +348,14 @@ class PostgresRecords:
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
         async with self._reading() as pool:
             return await read_player_games(pool, player, limit, before)
+
+    async def games(self, limit: int, before: int | None) -> GamesPage:
+        async with self._reading() as pool:
+            return await read_games(pool, limit, before)
+
+    @property
+    def pending(self) -> int:
+        return len(self._jobs) + len(self._due)
 
     @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:

@@ -1,4 +1,5 @@
-"""The records API's reads: a finished game's record and a player's games."""
+"""The records API's reads: a finished game's record, a player's games, and every game (for
+the table inspector)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,34 @@ async def read_player_games(pool: Pool, player: str, limit: int, before: int | N
             "place": row["place"],
             "total": row["total"],
             "name": row["name"],
+        }
+        for row in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return GamesPage(games, games[-1]["finished_at"] if more and games else None)
+
+
+async def read_games(pool: Pool, limit: int, before: int | None) -> GamesPage:
+    """A page of every finished game, newest first, before `before` (ms), with its players."""
+    cutoff = datetime.fromtimestamp(before / 1000, UTC) if before is not None else None
+    rows = await pool.fetch(
+        "SELECT g.id, g.session_id, g.finished_at, g.lang, g.rounds,"
+        " (SELECT json_agg(json_build_object('id', p.player_id, 'name', p.name,"
+        "  'place', p.place, 'total', p.total) ORDER BY p.place, p.name)"
+        "  FROM game_players p WHERE p.game_id = g.id) AS players"
+        " FROM games g WHERE ($1::timestamptz IS NULL OR g.finished_at < $1)"
+        " ORDER BY g.finished_at DESC, g.id DESC LIMIT $2",
+        cutoff,
+        limit + 1,
+    )
+    games = [
+        {
+            "id": row["id"],
+            "session": row["session_id"],
+            "finished_at": _ms(row["finished_at"]),
+            "lang": row["lang"],
+            "rounds": row["rounds"],
+            "players": orjson.loads(row["players"]) if row["players"] else [],
         }
         for row in rows[:limit]
     ]

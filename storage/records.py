@@ -76,6 +76,15 @@ class Records(Protocol):
 
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage: ...
 
+    async def games(self, limit: int, before: int | None) -> GamesPage:
+        """Every finished game, newest first, finished before `before` (ms since the epoch)."""
+        ...
+
+    @property
+    def pending(self) -> int:
+        """Writes waiting in this process for the database now."""
+        ...
+
     async def flush(self, timeout: float) -> None: ...
 
     async def close(self) -> None: ...
@@ -115,6 +124,13 @@ class NoRecords:
 
     async def player_games(self, player: str, limit: int, before: int | None) -> GamesPage:
         return GamesPage([], None)
+
+    async def games(self, limit: int, before: int | None) -> GamesPage:
+        return GamesPage([], None)
+
+    @property
+    def pending(self) -> int:
+        return 0
 
     async def flush(self, timeout: float) -> None:
         pass

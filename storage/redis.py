@@ -116,6 +116,7 @@ class RedisEngine:
                 "deadline_claim",
                 "deadline_finish",
                 "slot_acquire",
+                "slots_taken",
                 "lease_acquire",
                 "lease_release",
                 "tally",
@@ -383,6 +384,10 @@ class RedisEngine:
     @_guarded
     async def release_slot(self, pool: str, holder: str) -> None:
         await self._client.zrem(self._key("slots", pool), holder)
+
+    @_guarded
+    async def slots_taken(self, pool: str) -> int:
+        return int(await self._scripts["slots_taken"]([self._key("slots", pool)], []))
 
     @_guarded
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:

@@ -64,7 +64,9 @@ print(json.dumps({
 """
 """Run by an interpreter: where its `maratang` comes from, and which of the packages named as
 arguments it can import."""
+ADMIN_TOKEN = "a-token-for-the-table-inspector-of-this-test"
 SERVE_ENV = {
+    "MARATANG_ADMIN_TOKEN": ADMIN_TOKEN,
     "MARATANG_FALLBACK_TPS": "400",
     "MARATANG_COALESCE_MS": "20",
     "MARATANG_SNAPSHOT_SECONDS": "0.2",
@@ -166,6 +168,17 @@ async def finished_record(base_url: str, game: str, timeout: float = 20) -> dict
             await asyncio.sleep(0.05)  # polling a process we do not control; bounded above
 
 
+async def inspector_files(base_url: str) -> list[int]:
+    """The statuses of the table inspector's page, script, style and API (with the token):
+    files the installed package must carry beside its code."""
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        paths = ("/admin", "/admin/inspector.js", "/admin/inspector.css")
+        answers = [await http.get(path) for path in paths]
+        bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        answers.append(await http.get("/admin/api/games", headers=bearer))
+    return [answer.status_code for answer in answers]
+
+
 @pytest.mark.timeout(600)
 async def test_a_plain_install_migrates_serves_and_plays_a_round(
     installed: Path, database: str, prefix: str, tmp_path: Path
@@ -201,9 +214,11 @@ async def test_a_plain_install_migrates_serves_and_plays_a_round(
             assert resolved["round"] == 1
             assert await keys_under(prefix) > 0
             record = await finished_record(server.base_url, over["game"])
+            inspector = await inspector_files(server.base_url)
         finally:
             await Client.close_all()
     assert record["id"] == over["game"]
     assert [entry["round"] for entry in record["rounds"]] == [1]
     assert {player["name"] for player in record["players"]} == {"민지", "Alex"}
     assert record["ranking"] == over["ranking"]
+    assert inspector == [200, 200, 200, 200], "the table inspector is not in the package"

@@ -236,13 +236,16 @@ async def test_deadlines_move_and_cancel(engine: Engine) -> None:
 
 async def test_narration_slots_admit_up_to_the_limit(engine: Engine) -> None:
     pool = "slots-" + secrets.token_hex(3)
+    assert await engine.slots_taken(pool) == 0
     assert [await engine.acquire_slot(pool, f"n{i}", 2, ttl=30) for i in range(3)] == [
         True,
         True,
         False,
     ]
+    assert await engine.slots_taken(pool) == 2
     assert await engine.acquire_slot(pool, "n0", 2, ttl=30)  # renewing is not a new slot
     await engine.release_slot(pool, "n0")
+    assert await engine.slots_taken(pool) == 1
     assert await engine.acquire_slot(pool, "n2", 2, ttl=30)
 
 
@@ -251,6 +254,7 @@ async def test_a_slot_whose_holder_died_frees_itself(engine: Engine) -> None:
     assert await engine.acquire_slot(pool, "dead", 1, ttl=0.05)
     assert not await engine.acquire_slot(pool, "next", 1, ttl=30)
     await asyncio.sleep(0.1)  # let the dead holder's time-to-live run out
+    assert await engine.slots_taken(pool) == 0
     assert await engine.acquire_slot(pool, "next", 1, ttl=30)
 
 

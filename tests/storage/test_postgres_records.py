@@ -134,3 +134,57 @@ async def rows(url: str, query: str) -> list[str]:
         return [row[0] for row in await db.fetch(query)]
     finally:
         await db.close()
+
+
+async def test_every_finished_game_is_read_newest_first_a_page_at_a_time(url: str) -> None:
+    db = await asyncpg.connect(url)
+    try:
+        await db.execute(
+            "INSERT INTO sessions (id, code, lang, rounds) VALUES ('s_all', 'AAAAAA', 'ko', 1)"
+        )
+        for n in range(1, 4):  # g_1 finished 3 hours ago, g_3 an hour ago
+            await db.execute(
+                "INSERT INTO games (id, session_id, lang, rounds, finished_at, ranking) VALUES"
+                f" ('g_{n}', 's_all', 'en', {n}, now() - interval '{4 - n} hours', '[]')"
+            )
+        await db.execute(
+            "INSERT INTO game_players (game_id, player_id, name, place, total, finished_at)"
+            " VALUES ('g_3', 'p_b', 'Alex', 2, 10, now()), ('g_3', 'p_a', '민지', 1, 30, now())"
+        )
+    finally:
+        await db.close()
+    records = await running(url)
+    try:
+        first = await records.games(2, None)
+        second = await records.games(2, first.next)
+    finally:
+        await records.close()
+    assert [g["id"] for g in first.games] == ["g_3", "g_2"]
+    assert first.games[0]["players"] == [
+        {"id": "p_a", "name": "민지", "place": 1, "total": 30},
+        {"id": "p_b", "name": "Alex", "place": 2, "total": 10},
+    ]
+    assert first.games[1]["players"] == []
+    assert (first.games[0]["session"], first.games[0]["lang"], first.games[0]["rounds"]) == (
+        "s_all",
+        "en",
+        3,
+    )
+    assert first.next == first.games[1]["finished_at"]
+    assert [g["id"] for g in second.games] == ["g_1"]
+    assert second.next is None
+
+
+async def test_the_writes_waiting_are_counted_until_written(url: str) -> None:
+    records = PostgresRecords(url, snapshot_seconds=600)  # not started: nothing is written yet
+    records.session_closed(TABLE.session)
+    records.snapshot(Snapshot(TABLE, version=1, seq=0), now=True)
+    records.snapshot(Snapshot(TABLE, version=2, seq=1), now=True)  # the same table, due once
+    assert records.pending == 2
+    await records.start()
+    try:
+        await records.flush(5)
+    finally:
+        await records.close()
+    assert records.pending == 0
+    assert await count(url, "SELECT count(*)::int FROM session_snapshots") == 1
