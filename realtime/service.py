@@ -13,8 +13,9 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
+from typing import Any
 
 from game import commands as c
 from game.effects import (
@@ -159,6 +160,9 @@ class TableService:
                 logged = await self._engine.commit(session, snapshot.version, table, events)
             except VersionConflict:
                 continue
+            except EngineUnavailable:
+                self._later(self._settle(snapshot, table, events), "settle a commit")
+                raise
             told = lane(table, snapshot.told)
             after = Snapshot(table, snapshot.version + 1, logged[-1].seq, told)
             await self._carry_out(after, self._effects(snapshot.table, table, events))
@@ -186,9 +190,33 @@ class TableService:
             except EngineUnavailable:
                 late.append(effect)
         if late:
-            task = asyncio.create_task(self._carry_out_late(after, late), name="late effects")
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
+            self._later(self._carry_out_late(after, late), "late effects")
+
+    def _later(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _settle(self, before: Snapshot, table: Table, events: Sequence[Event]) -> None:
+        """A commit whose answer was lost with the store may have landed all the same: once
+        the store answers, find out, and if it did, carry out what it decided."""
+        session = table.session
+        while True:
+            await until_answers(self._engine, LATE_EVERY)
+            try:
+                landed = await self._engine.load(session)
+                break
+            except EngineUnavailable:
+                continue
+        if landed is None or landed.version <= before.version:
+            return  # it did not land
+        if landed.version > before.version + 1:
+            log.warning("whether a commit to %s landed is unknown: the table moved on", session)
+            return
+        if landed.table != table:
+            return  # another process's commit landed instead
+        log.info("a commit to %s landed as the store went away: carrying it out", session)
+        await self._carry_out(landed, self._effects(before.table, table, events))
 
     async def _carry_out_late(self, after: Snapshot, late: list[Effect]) -> None:
         log.warning("%s of %s wait for the store", late_names(late), after.table.session)
