@@ -139,10 +139,12 @@ class Relay:
                 # watchdog falls due elsewhere and the narration is taken over.
                 await self._watch(session, nid)
                 if not await self._engine.acquire_lease(lease, self._holder, self._lease):
-                    return  # another process tells it; its watchdog is armed
+                    log.info("narration %s of %s is told by another process", nid, session)
+                    return  # its watchdog is armed
                 break
             except EngineUnavailable:
                 await self._until_engine_answers()
+        log.info("telling narration %s of %s", nid, session)
         task = asyncio.current_task()
         assert task is not None
         keeper = asyncio.create_task(self._keep(session, nid, lease, task), name=f"lease {nid}")

@@ -220,11 +220,9 @@ async def test_an_effect_the_store_cannot_take_after_a_commit_is_carried_out_onc
     )
 
 
-async def test_a_commit_that_landed_as_the_store_went_away_has_its_effects(
-    remote: Remote,
-) -> None:
-    """The store took a commit and went away before answering: the caller hears it failed,
-    but once the store is back the service finds the commit landed and carries it out."""
+async def away_with_its_answer_lost(remote: Remote) -> tuple[SessionId, asyncio.Task[Snapshot]]:
+    """A table with B seated, and B's `away` under way: its commit has reached Redis, and
+    Redis's answer is held back by the proxy."""
     session = (await remote.service.create(A, None)).session
     await remote.service.execute(session, c.Join(B.id, B.name))
     before = await remote.direct.load(session)
@@ -233,11 +231,19 @@ async def test_a_commit_that_landed_as_the_store_went_away_has_its_effects(
     await remote.proxy.hold_answers_to(hashlib.sha1(commit).hexdigest().encode())  # its EVALSHA
     away = asyncio.create_task(remote.service.execute(session, c.Away(B.id)))
     async with asyncio.timeout(10):
-        while True:  # the commit reaches Redis; its answer is held
+        while True:
             landed = await remote.direct.load(session)
             if landed is not None and landed.version == before.version + 1:
-                break
+                return session, away
             await asyncio.sleep(0.02)
+
+
+async def test_a_commit_that_landed_as_the_store_went_away_has_its_effects(
+    remote: Remote,
+) -> None:
+    """The store took a commit and went away before answering: the caller hears it failed,
+    but once the store is back the service finds the commit landed and carries it out."""
+    _, away = await away_with_its_answer_lost(remote)
     await remote.proxy.cut()
     with pytest.raises(EngineUnavailable):
         await away
@@ -246,3 +252,22 @@ async def test_a_commit_that_landed_as_the_store_went_away_has_its_effects(
     due_at = await first_due(remote.direct)  # ...until the service found its commit landed
     [deadline] = await remote.direct.claim_due(due_at)
     assert (deadline.kind, deadline.key) == timer_key(GraceEnds(B.id))
+
+
+async def test_a_commit_sent_again_after_its_answer_was_lost_is_not_taken_for_a_conflict(
+    remote: Remote,
+) -> None:
+    """The Redis client sends a commit again on a new connection when the first one broke
+    before the answer came: the commit then conflicts with itself. The service sees its own
+    commit landed, and carries it out before it answers."""
+    session, away = await away_with_its_answer_lost(remote)
+    await remote.proxy.cut()  # the connection breaks...
+    await remote.proxy.restore()  # ...and the client's next try gets through
+    after = await away
+    seat = after.table.seat(B.id)
+    assert seat is not None
+    assert seat.away
+    due_at = await remote.direct.next_due()
+    assert due_at is not None  # set before `execute` answered
+    [deadline] = await remote.direct.claim_due(due_at)
+    assert (deadline.session, deadline.kind, deadline.key) == (session, *timer_key(GraceEnds(B.id)))
