@@ -205,6 +205,7 @@ class Metrics:
             buckets=ENGINE_BUCKETS,
             registry=r,
         )
+        self._engine_calls: dict[str, Histogram] = {}
         self.engine_unavailable_total = Counter(
             "maratang_engine_unavailable_total",
             "engine calls that found the store unreachable, by engine method",
@@ -353,7 +354,10 @@ class Metrics:
     # storage.observe.EngineObserver and RecordsObserver -----------------------------------
 
     def engine_call(self, operation: str, seconds: float) -> None:
-        self.engine_duration.labels(operation).observe(seconds)
+        timed = self._engine_calls.get(operation)  # half the cost of `labels` each call
+        if timed is None:
+            timed = self._engine_calls[operation] = self.engine_duration.labels(operation)
+        timed.observe(seconds)
 
     def engine_unavailable(self, operation: str) -> None:
         self.engine_unavailable_total.labels(operation).inc()
