@@ -1,5 +1,6 @@
-"""Live progress on the terminal while bots play, with `rich`; silent when the output is not
-a terminal. The same figures, once a second, make the report's timeline."""
+"""Live progress on the terminal while bots play, with `rich`; when the output is not a
+terminal (CI, a log file), the same figures as one plain line every `LOG_EVERY_S` seconds.
+The same figures, once a second, make the report's timeline."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rich.live import Live
 from rich.table import Table
 
 from bots.worker import Progress
+
+LOG_EVERY_S = 10.0
 
 
 class Board:
@@ -27,6 +30,7 @@ class Board:
         console = Console(file=sys.stdout)
         self.live = Live(self.render(), console=console, auto_refresh=False)
         self.shown = console.is_terminal
+        self.logged = self.started
 
     def __enter__(self) -> Board:
         if self.shown:
@@ -59,9 +63,18 @@ class Board:
         self.frames_then, self.then = frames, now
         if self.shown:
             self.live.update(self.render(), refresh=True)
+        elif now - self.logged >= LOG_EVERY_S:
+            self.logged = now
+            line = ", ".join(map(": ".join, self.rows()))
+            print(f"[{now - self.started:5.0f} s] {line}", flush=True)
 
     def render(self) -> Table:
         table = Table(title="maratang bots", show_header=False)
+        for name, value in self.rows():
+            table.add_row(name, value)
+        return table
+
+    def rows(self) -> list[tuple[str, str]]:
         point = self.timeline[-1] if self.timeline else {}
         values = self.latest.values()
         rows = {
@@ -73,9 +86,7 @@ class Board:
             "resumes": str(sum(p.resumes for p in values)),
             "errors": str(sum(p.errors for p in values)),
         }
-        for name, value in rows.items():
-            table.add_row(name, value)
-        return table
+        return list(rows.items())
 
 
 def _worst(values: Any) -> float | None:

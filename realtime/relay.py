@@ -43,6 +43,14 @@ log = logging.getLogger("maratang.narration")
 Execute = Callable[[SessionId, c.Command], Awaitable[object]]
 
 
+async def until_answers(engine: Engine, every: float) -> None:
+    """Return once the engine's store answers again, asking every `every` seconds."""
+    while True:
+        await asyncio.sleep(every)
+        if await engine.ping():
+            return
+
+
 class Relay:
     """The narrations this process relays, at most one per table."""
 
@@ -115,22 +123,32 @@ class Relay:
 
     async def _run(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
         lease = f"narration:{session}:{nid}"
-        try:
-            if not await self._engine.acquire_lease(lease, self._holder, self._lease):
-                return  # another process tells it; its watchdog is armed
-        except EngineUnavailable:
-            return  # the watchdog brings it back when the store does
+        while True:
+            try:
+                # Armed before anything else: should this process die from here on, the
+                # watchdog falls due elsewhere and the narration is taken over.
+                await self._watch(session, nid)
+                if not await self._engine.acquire_lease(lease, self._holder, self._lease):
+                    return  # another process tells it; its watchdog is armed
+                break
+            except EngineUnavailable:
+                await self._until_engine_answers()
         task = asyncio.current_task()
         assert task is not None
         keeper = asyncio.create_task(self._keep(session, nid, lease, task), name=f"lease {nid}")
         try:
-            done = await self._tell(session, nid, hurry)
+            while not await self._tell(session, nid, hurry):
+                await self._until_engine_answers()  # then go on from the text the lane holds
         finally:
             keeper.cancel()
-        if done:  # a paused narration keeps its watchdog: it is taken up again later
-            with contextlib.suppress(EngineUnavailable):
-                await self._engine.cancel_deadline(session, *timer_key(NarrationWatch(nid)))
-                await self._engine.release_lease(lease, self._holder)
+        with contextlib.suppress(EngineUnavailable):
+            await self._engine.cancel_deadline(session, *timer_key(NarrationWatch(nid)))
+            await self._engine.release_lease(lease, self._holder)
+
+    async def _until_engine_answers(self) -> None:
+        """Wait for the store to answer again (a paused narration keeps its lease and its
+        watchdog meanwhile, renewed by its keeper as soon as the store is back)."""
+        await until_answers(self._engine, self._lease / 3)
 
     async def _keep(
         self, session: SessionId, nid: NarrationId, lease: str, task: asyncio.Task[None]
@@ -154,7 +172,8 @@ class Relay:
     # Telling ------------------------------------------------------------------------------
 
     async def _tell(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> bool:
-        """Tell the narration to its end; False if it paused (the store went away)."""
+        """Tell the narration to its end; False if it paused (the store went away): it is
+        told on, from the text the lane holds, once the store is back."""
         try:
             snapshot = await self._engine.load(session)
         except EngineUnavailable:
@@ -173,7 +192,7 @@ class Relay:
             log.warning(
                 "narration %s of %s paused: the engine is unreachable (%s)", nid, session, exc
             )
-            return False  # its watchdog brings it back once the engine is
+            return False
         except Exception:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
         try:

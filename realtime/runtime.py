@@ -240,7 +240,7 @@ class Runtime:
             task.cancel()
         for step in (
             asyncio.gather(*tasks, return_exceptions=True),
-            self.service.relay.close(),
+            self.service.close(),
             self.narration.close(),
             self.records.flush(STOP_SECONDS - 1),
             self.records.close(),

@@ -9,6 +9,7 @@ by the same function, so a restore and a commit cannot disagree on what a table 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -51,13 +52,14 @@ from protocol.types import (
 )
 from realtime.clock import now_ms
 from realtime.metrics import Metrics
-from realtime.relay import Relay
+from realtime.relay import Relay, until_answers
 from realtime.settings import Settings as ServerSettings
 from storage.engine import (
     RESTORED_SEQ_GAP,
     CodeTaken,
     Deadline,
     Engine,
+    EngineUnavailable,
     Snapshot,
     VersionConflict,
     lane,
@@ -67,6 +69,16 @@ from storage.records import Records
 log = logging.getLogger("maratang.service")
 
 MAX_ATTEMPTS = 16
+LATE_EVERY = 0.5
+"""Seconds between looks at a store that went away, while effects wait for it."""
+ENGINE_EFFECTS = (SetTimer, CancelTimer, Forget)
+"""The effects carried out by the store (the others are local)."""
+
+
+def late_names(late: Sequence[Effect]) -> str:
+    return ", ".join(type(effect).__name__ for effect in late)
+
+
 FINISHED = ("over", "closed")
 
 
@@ -94,6 +106,8 @@ class TableService:
         self._settings = settings
         self._deadline_set = deadline_set
         self._metrics = metrics
+        self._late: set[asyncio.Task[None]] = set()
+        """Effects of commits waiting for the store to come back."""
         self.relay = Relay(
             engine,
             narrator,
@@ -153,34 +167,69 @@ class TableService:
         return effects(before, after, events, now_ms(), grace_ms)
 
     async def _carry_out(self, after: Snapshot, todo: Sequence[Effect]) -> None:
-        """Do what `game.effects` decided, in order."""
+        """Do what `game.effects` decided, in order. The commit has happened: an effect the
+        store cannot take now (it went away just after) is not lost with the ones after it.
+        It is carried out once the store is back, in order with the store's other effects
+        of this commit; the rest are done at once."""
+        late: list[Effect] = []
+        for effect in todo:
+            if late and isinstance(effect, ENGINE_EFFECTS):
+                late.append(effect)
+                continue
+            try:
+                await self._carry_one(after, effect)
+            except EngineUnavailable:
+                late.append(effect)
+        if late:
+            task = asyncio.create_task(self._carry_out_late(after, late), name="late effects")
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+
+    async def _carry_out_late(self, after: Snapshot, late: list[Effect]) -> None:
+        log.warning("%s of %s wait for the store", late_names(late), after.table.session)
+        while late:
+            await until_answers(self._engine, LATE_EVERY)
+            try:
+                while late:
+                    await self._carry_one(after, late[0])
+                    late.pop(0)
+            except EngineUnavailable:
+                continue
+
+    async def _carry_one(self, after: Snapshot, effect: Effect) -> None:
         table = after.table
         session = table.session
-        for effect in todo:
-            match effect:
-                case SetTimer(timer=timer, due=due):
-                    await self._engine.set_deadline(Deadline(session, *timer_key(timer), due))
-                    self._deadline_set()
-                case CancelTimer(timer=timer):
-                    await self._engine.cancel_deadline(session, *timer_key(timer))
-                case StartNarration(nid=nid):
-                    self.relay.start(session, nid)
-                case HurryNarration():
-                    self.relay.hurry(session)
-                case StopNarration():
-                    self.relay.cancel(session)
-                case KeepSnapshot(now=now):
-                    self._records.snapshot(after, now=now)
-                case RecordRound():
-                    self._records.round_resolved(table)
-                case RecordNarration(end=end):
-                    self._records.narration_ended(table, end)
-                case RecordGameOver():
-                    self._records.game_over(table)
-                case RecordClosed():
-                    self._records.session_closed(session)
-                case Forget():
-                    await self._engine.expire(session, self._settings.closed_ttl)
+        match effect:
+            case SetTimer(timer=timer, due=due):
+                await self._engine.set_deadline(Deadline(session, *timer_key(timer), due))
+                self._deadline_set()
+            case CancelTimer(timer=timer):
+                await self._engine.cancel_deadline(session, *timer_key(timer))
+            case StartNarration(nid=nid):
+                self.relay.start(session, nid)
+            case HurryNarration():
+                self.relay.hurry(session)
+            case StopNarration():
+                self.relay.cancel(session)
+            case KeepSnapshot(now=now):
+                self._records.snapshot(after, now=now)
+            case RecordRound():
+                self._records.round_resolved(table)
+            case RecordNarration(end=end):
+                self._records.narration_ended(table, end)
+            case RecordGameOver():
+                self._records.game_over(table)
+            case RecordClosed():
+                self._records.session_closed(session)
+            case Forget():
+                await self._engine.expire(session, self._settings.closed_ttl)
+
+    async def close(self) -> None:
+        """Stop the narrations and the effects still waiting for the store."""
+        for task in tuple(self._late):
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
+        await self.relay.close()
 
     async def _back(self, session: SessionId, command: c.Command) -> Snapshot:
         """A table missing from the live store, brought back from its snapshot for a command

@@ -9,9 +9,11 @@ import pytest
 
 from bots.cli import sweep_loads
 from bots.profiles import assign, parse_mix
+from bots.progress import LOG_EVERY_S, Board
 from bots.seating import Order
 from bots.slo import DEFAULTS, judge, parse
 from bots.tally import Tally, percentile, summary
+from bots.worker import Progress
 from tests.support.layers import imports
 from tests.support.server import ROOT
 
@@ -78,3 +80,20 @@ def test_bots_import_only_the_protocol_among_our_packages() -> None:
     ours = {"game", "storage", "llm", "realtime", "tests", "bench"}
     for path, name in imports(ROOT / "bots"):
         assert name not in ours, f"{path} imports {name}"
+
+
+def test_progress_off_a_terminal_is_a_plain_line_every_few_seconds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    board = Board(planned=4)
+    assert not board.shown  # pytest's captured output is not a terminal
+    board.latest[0] = Progress(0, 3, 9, 120, 1, 0, 4.5, 80.0)
+    board.tick(board.started + 1)
+    assert capsys.readouterr().out == ""
+    board.tick(board.started + LOG_EVERY_S + 1)
+    line = capsys.readouterr().out
+    assert line.startswith("[   11 s] tables playing: 3 (of 4 slots), sockets: 9,"), line
+    assert "ack p99 so far: 4.5 ms" in line
+    assert line.count("\n") == 1
+    board.tick(board.started + LOG_EVERY_S + 2)
+    assert capsys.readouterr().out == ""

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 
 from game import commands as c
-from game.effects import GraceEnds, RoundDue, timer_key
+from game.effects import GraceEnds, RecordRound, RoundDue, SetTimer, timer_key
+from game.state import Table
 from llm.fallback import FallbackNarrator
 from protocol.events import Logged, NarrationDelta, NarrationEnd, NarrationStart
 from protocol.types import PlayerId, PlayerView, SessionId
@@ -21,6 +23,9 @@ from realtime.settings import Settings
 from storage.engine import Deadline, Snapshot
 from storage.memory import MemoryEngine
 from storage.records import NoRecords
+from storage.redis import RedisEngine
+from tests.support.proxy import Proxy
+from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 
 A = PlayerView(PlayerId("u_a"), "민지")
 B = PlayerView(PlayerId("u_b"), "Alex")
@@ -66,7 +71,7 @@ async def house() -> AsyncIterator[House]:
         "this-process",
     )
     yield House(engine, service)
-    await service.relay.close()
+    await service.close()
 
 
 async def loaded(engine: MemoryEngine, session: SessionId) -> Snapshot:
@@ -136,3 +141,53 @@ async def test_a_timer_of_an_unknown_kind_is_refused_without_harm(house: House) 
     session = await house.table(A)
     await house.service.fire(Deadline(session, "lottery", "1", 0))
     assert (await loaded(house.engine, session)).version == 2
+
+
+class KeptRounds(NoRecords):
+    """Records that keep the resolved rounds, to see when they are written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds: list[Table] = []
+
+    def round_resolved(self, table: Table) -> None:
+        self.rounds.append(table)
+
+
+async def test_an_effect_the_store_cannot_take_after_a_commit_is_carried_out_once_it_is_back() -> (
+    None
+):
+    """The store goes away between a commit and its effects: the local effects are done at
+    once, the store's wait for it (a lost round timer would stall the table for good)."""
+    redis = urlsplit(REDIS_URL)
+    proxy = Proxy(redis.hostname or "127.0.0.1", redis.port or 6379)
+    await proxy.start()
+    prefix = throwaway_prefix()
+    engine = RedisEngine.from_url(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix)
+    records = KeptRounds()
+    service = TableService(
+        engine, FallbackNarrator(2000), Metrics(), records, Settings(), lambda: None, "p"
+    )
+    try:
+        table = await service.create(A, None)
+        after = await engine.load(table.session)
+        assert after is not None
+        kind, key = timer_key(RoundDue(1))
+        due_at = now_ms() + 60_000
+        await proxy.cut()
+        # What `execute` does right after its commit went through:
+        await service._carry_out(after, [SetTimer(RoundDue(1), due_at), RecordRound()])
+        assert records.rounds == [after.table]  # not held up by the store
+        await proxy.restore()
+        async with asyncio.timeout(10):
+            while True:  # the late effect runs in the service's own time
+                if await engine.next_due() == due_at:
+                    break
+                await asyncio.sleep(0.05)
+        [deadline] = await engine.claim_due(due_at)
+        assert (deadline.session, deadline.kind, deadline.key) == (table.session, kind, key)
+    finally:
+        await service.close()
+        await engine.close()
+        await proxy.close()
+        await delete_prefix(prefix)
