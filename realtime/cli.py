@@ -27,7 +27,7 @@ from bots.cli import add_parser as add_bots_parser
 from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
 from realtime.limits import AddressRules
-from realtime.metrics import multiprocess_directory
+from realtime.multiprocess import multiprocess_directory
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import (
     SECRET_LENGTH,

@@ -3,7 +3,7 @@
 `storage/` and `llm/` report through, so neither imports this module.
 
 One process: the metrics are served from `Metrics.registry`. Several uvicorn workers:
-`maratang serve` gives them a directory of their own (`multiprocess_directory`) in
+`maratang serve` gives them a directory of their own (`realtime.multiprocess`) in
 `PROMETHEUS_MULTIPROC_DIR`, which prometheus-client reads when it is first imported (in each
 worker, after the supervisor set it). Each worker then writes its values to files there, and
 the worker that answers a scrape sums every worker's files (`MultiProcessCollector`). Gauges
@@ -20,10 +20,7 @@ when the socket closes, so fan-out makes no prometheus call per frame per socket
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import get_args
@@ -37,7 +34,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from protocol import Codec
@@ -45,8 +42,8 @@ from protocol.errors import CloseCode
 from protocol.messages import CLIENT_MESSAGES
 from protocol.types import NarrationSource, Phase
 from realtime.connection import Connection
+from realtime.multiprocess import MULTIPROC, bury_dead_workers
 
-MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 PHASES: tuple[Phase, ...] = get_args(Phase)
 CODECS = ("json", "msgpack")
 CLOSE_CODES = frozenset(str(int(code)) for code in CloseCode)
@@ -260,7 +257,7 @@ class Metrics:
         not be read, and `maratang_tables` is left out)."""
         self._census.tables = tables
         if self._directory is not None:
-            _bury_dead_workers(Path(self._directory))
+            bury_dead_workers(Path(self._directory))
         return generate_latest(self._served)
 
     # Sockets ------------------------------------------------------------------------------
@@ -390,49 +387,3 @@ class _Census(Collector):
         for phase in PHASES:
             family.add_metric([phase], self.tables.get(phase, 0))
         yield family
-
-
-def _bury_dead_workers(directory: Path) -> None:
-    """Drop the live gauges of workers that are gone (killed and replaced, say)."""
-    for path in directory.glob("gauge_live*_*.db"):
-        pid = int(path.stem.rpartition("_")[2])
-        if not _alive(pid):
-            mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: not ours to judge
-    return True
-
-
-@contextlib.contextmanager
-def multiprocess_directory(workers: int) -> Iterator[Path | None]:
-    """Where the workers of one `maratang serve` write their metrics, set in the environment
-    they inherit: for more than one worker, a new directory under the temporary folder,
-    removed at exit; or the one `PROMETHEUS_MULTIPROC_DIR` names already, emptied at start-up
-    and at exit. One worker with no such setting needs none (None)."""
-    given = os.environ.get(MULTIPROC)
-    if given is None and workers == 1:
-        yield None
-        return
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="maratang-metrics-"))
-    _empty(path)
-    os.environ[MULTIPROC] = str(path)
-    try:
-        yield path
-    finally:
-        if given:
-            _empty(path)
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _empty(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for path in directory.glob("*.db"):
-        path.unlink(missing_ok=True)

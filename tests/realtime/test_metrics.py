@@ -12,9 +12,11 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from prometheus_client.metrics_core import Metric
 
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
+from realtime.multiprocess import MULTIPROC, multiprocess_directory
 from tests.realtime.conftest import (
     FAST,
     FAST_ENV,
@@ -202,3 +204,31 @@ async def until(condition: Callable[[], bool], timeout: float = 20) -> None:
             if condition():
                 return
             await asyncio.sleep(0.05)
+
+
+def test_a_directory_given_is_emptied_at_start_up_and_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MULTIPROC, str(tmp_path))
+    (tmp_path / "counter_1.db").write_bytes(b"a run before")
+    with multiprocess_directory(workers=1) as shared:
+        assert shared == tmp_path
+        assert written_by(tmp_path) == set()
+        (tmp_path / "counter_2.db").write_bytes(b"this run")
+    assert written_by(tmp_path) == set()
+    assert os.environ[MULTIPROC] == str(tmp_path)
+
+
+def test_several_workers_get_a_directory_of_their_own_for_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(MULTIPROC, raising=False)
+    with multiprocess_directory(workers=1) as none:
+        assert none is None
+        assert MULTIPROC not in os.environ
+    with multiprocess_directory(workers=2) as shared:
+        assert shared is not None
+        assert os.environ[MULTIPROC] == str(shared)
+        assert written_by(shared) == set()
+    assert written_by(shared) is None
+    assert MULTIPROC not in os.environ
