@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from prometheus_client.metrics_core import Metric
 
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
 from realtime.multiprocess import MULTIPROC, multiprocess_directory
@@ -26,7 +25,7 @@ from tests.realtime.conftest import (
     play_game,
 )
 from tests.support.client import Client
-from tests.support.metrics import scrape, total
+from tests.support.metrics import scrape, total, until_scraped, until_total
 from tests.support.redis import REDIS_URL
 from tests.support.server import Server, running_server, sockets_held
 
@@ -62,18 +61,6 @@ CODEC = {JSON_SUBPROTOCOL: "json", MSGPACK_SUBPROTOCOL: "msgpack"}
 DIRECTORY = re.compile(r"metrics: summed over the workers through (\S+)")
 
 
-async def until_scraped(
-    server: Server, holds: Callable[[dict[str, Metric]], bool], timeout: float = 10
-) -> dict[str, Metric]:
-    """The metrics once `holds` is true of them (frames sent are counted each second)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            found = await scrape(server.base_url)
-            if holds(found):
-                return found
-            await asyncio.sleep(0.1)
-
-
 def frames_received(clients: list[Client], codec: str) -> int:
     return sum(len(c.received) for c in clients if CODEC[c.socket.subprotocol or ""] == codec)
 
@@ -100,7 +87,7 @@ async def test_the_metrics_follow_a_game(server: Server) -> None:
     told = await play_game(table, rounds=1)
     clients = [seat.client for seat in table.seats]
     found = await until_scraped(
-        server,
+        server.base_url,
         lambda f: (
             total(f, "maratang_frames_sent_total", codec="json") == frames_received(clients, "json")
         ),
@@ -128,7 +115,7 @@ async def test_the_metrics_follow_a_game(server: Server) -> None:
     assert total(found, "maratang_send_queue_bytes_count") >= 3  # each socket, each second
 
     await leave_one_by_one(table)
-    found = await until_scraped(server, lambda f: total(f, "maratang_sockets_open") == 0)
+    found = await until_total(server.base_url, "maratang_sockets_open", 0)
     for codec in ("json", "msgpack"):
         sent = total(found, "maratang_frames_sent_total", codec=codec)
         assert sent == frames_received(clients, codec)
@@ -152,7 +139,7 @@ async def test_hellos_count_what_they_became() -> None:
         stranger = await Client.open(server.ws_url)
         await stranger.send({"t": "hello", "token": "forged"})
         assert (await stranger.closed)[0] == 4401
-        found = await until_scraped(server, lambda f: total(f, "maratang_hellos_total") == 5)
+        found = await until_total(server.base_url, "maratang_hellos_total", 5)
     assert [m["t"] for m in back.received[1:]] == ["player.away", "player.back"]  # no sync
     hellos = {s.labels["outcome"]: s.value for s in found["maratang_hellos"].samples}
     assert hellos == {"new": 2, "resumed": 1, "sync": 1, "refused": 1}
@@ -166,16 +153,13 @@ async def test_workers_are_summed_and_their_directory_goes_with_the_server(prefi
     with running_server(*flags, env=env) as server:
         shared = Path(DIRECTORY.findall("".join(server.output))[0])
         clients = await both_workers_hold_sockets(server)
-        found = await until_scraped(
-            server, lambda f: total(f, "maratang_sockets_open") == len(clients)
-        )
+        found = await until_total(server.base_url, "maratang_sockets_open", len(clients))
         assert total(found, "maratang_hellos_total", outcome="new") == len(clients)
         assert written_by(shared) == set(server.workers())
         await kill_the_busiest_worker(server, clients)
         gone = [c for c in clients if c.closed.done()]
-        found = await until_scraped(
-            server, lambda f: total(f, "maratang_sockets_open") == len(clients) - len(gone)
-        )
+        left = len(clients) - len(gone)
+        found = await until_total(server.base_url, "maratang_sockets_open", left)
         assert total(found, "maratang_hellos_total", outcome="new") == len(clients)  # kept
     assert written_by(shared) is None
 

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import httpx
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
@@ -38,6 +41,19 @@ async def scrape(base_url: str) -> dict[str, Metric]:
     return families(answer.text)
 
 
+async def until_scraped(
+    base_url: str, holds: Callable[[dict[str, Metric]], bool], timeout: float = 10
+) -> dict[str, Metric]:
+    """The server's metrics once `holds` is true of them (a socket's frames are counted each
+    second, and when it closes)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            found = await scrape(base_url)
+            if holds(found):
+                return found
+            await asyncio.sleep(0.1)
+
+
 SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 
@@ -54,3 +70,10 @@ def total(found: dict[str, Metric], name: str, **labels: str) -> float:
 
 def _families_of(name: str) -> list[str]:
     return [name, *(name.removesuffix(s) for s in SUFFIXES if name.endswith(s))]
+
+
+async def until_total(
+    base_url: str, name: str, expected: float, timeout: float = 10, **labels: str
+) -> dict[str, Metric]:
+    """The server's metrics once the samples `name` with `labels` add up to `expected`."""
+    return await until_scraped(base_url, lambda f: total(f, name, **labels) == expected, timeout)
