@@ -25,9 +25,10 @@ from tests.realtime.conftest import (
     play_game,
 )
 from tests.support.client import Client
+from tests.support.layers import imports
 from tests.support.metrics import scrape, total, until_scraped, until_total
 from tests.support.redis import REDIS_URL
-from tests.support.server import Server, running_server, sockets_held
+from tests.support.server import ROOT, Server, running_server, sockets_held
 
 SPEC = {
     "maratang_sockets_open": "gauge",
@@ -216,3 +217,9 @@ def test_several_workers_get_a_directory_of_their_own_for_the_run(
         assert written_by(shared) == set()
     assert written_by(shared) is None
     assert MULTIPROC not in os.environ
+
+
+@pytest.mark.parametrize("folder", ["storage", "llm"])
+def test_storage_and_the_narrator_report_without_importing_the_server(folder: str) -> None:
+    server = [(path.name, name) for path, name in imports(ROOT / folder) if name == "realtime"]
+    assert server == []
