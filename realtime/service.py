@@ -13,8 +13,9 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
+from typing import Any
 
 from game import commands as c
 from game.effects import (
@@ -144,19 +145,32 @@ class TableService:
         return session
 
     async def execute(self, session: SessionId, command: c.Command) -> Snapshot:
-        """Apply `command` to the table and commit it; retried on version conflicts."""
+        """Apply `command` to the table and commit it; retried on version conflicts.
+
+        The store may take a commit and lose its answer (it went away; the Redis client may
+        then send it again, and hear of a conflict with itself). Where the table is found at
+        the version that commit made, with its table, the commit is taken as landed and what
+        it decided is carried out all the same."""
         for _ in range(MAX_ATTEMPTS):
             snapshot = await self._engine.load(session) or await self._back(session, command)
             table, events = apply(snapshot.table, command)
             if not events:
                 return snapshot
+            todo = self._effects(snapshot.table, table, events)
             try:
                 logged = await self._engine.commit(session, snapshot.version, table, events)
             except VersionConflict:
-                continue
+                landed = await self._landed(snapshot, table)
+                if landed is None:
+                    continue
+                await self._carry_out(landed, todo)
+                return landed
+            except EngineUnavailable:
+                self._later(self._settle(snapshot, table, todo), "settle a commit")
+                raise
             told = lane(table, snapshot.told)
             after = Snapshot(table, snapshot.version + 1, logged[-1].seq, told)
-            await self._carry_out(after, self._effects(snapshot.table, table, events))
+            await self._carry_out(after, todo)
             return after
         raise ProtocolError(ErrorCode.BUSY, "the table is busy, try again")
 
@@ -181,9 +195,32 @@ class TableService:
             except EngineUnavailable:
                 late.append(effect)
         if late:
-            task = asyncio.create_task(self._carry_out_late(after, late), name="late effects")
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
+            self._later(self._carry_out_late(after, late), "late effects")
+
+    def _later(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _landed(self, before: Snapshot, table: Table) -> Snapshot | None:
+        """The table as a commit of `table` onto `before` left it, if that commit landed."""
+        landed = await self._engine.load(table.session)
+        if landed is None or landed.version != before.version + 1 or landed.table != table:
+            return None
+        log.info("a commit to %s landed though its answer was lost", table.session)
+        return landed
+
+    async def _settle(self, before: Snapshot, table: Table, todo: Sequence[Effect]) -> None:
+        """Once the store answers again, carry out a commit that landed as it went away."""
+        while True:
+            await until_answers(self._engine, LATE_EVERY)
+            try:
+                landed = await self._landed(before, table)
+                break
+            except EngineUnavailable:
+                continue
+        if landed is not None:
+            await self._carry_out(landed, todo)
 
     async def _carry_out_late(self, after: Snapshot, late: list[Effect]) -> None:
         log.warning("%s of %s wait for the store", late_names(late), after.table.session)

@@ -4,6 +4,7 @@ decides (timers, narrations through the lane), with the fallback narrator."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -20,12 +21,13 @@ from realtime.clock import now_ms
 from realtime.metrics import Metrics
 from realtime.service import TableService
 from realtime.settings import Settings
-from storage.engine import Deadline, Snapshot
+from storage.engine import Deadline, EngineUnavailable, Snapshot
 from storage.memory import MemoryEngine
 from storage.records import NoRecords
 from storage.redis import RedisEngine
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
+from tests.support.server import ROOT
 
 A = PlayerView(PlayerId("u_a"), "민지")
 B = PlayerView(PlayerId("u_b"), "Alex")
@@ -154,40 +156,118 @@ class KeptRounds(NoRecords):
         self.rounds.append(table)
 
 
-async def test_an_effect_the_store_cannot_take_after_a_commit_is_carried_out_once_it_is_back() -> (
-    None
-):
-    """The store goes away between a commit and its effects: the local effects are done at
-    once, the store's wait for it (a lost round timer would stall the table for good)."""
+@dataclass
+class Remote:
+    """A service on Redis through a proxy the test controls, and the same Redis seen directly."""
+
+    proxy: Proxy
+    engine: RedisEngine
+    direct: RedisEngine
+    records: KeptRounds
+    service: TableService
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[Remote]:
     redis = urlsplit(REDIS_URL)
     proxy = Proxy(redis.hostname or "127.0.0.1", redis.port or 6379)
     await proxy.start()
     prefix = throwaway_prefix()
     engine = RedisEngine.from_url(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix)
+    direct = RedisEngine.from_url(REDIS_URL, prefix=prefix)
     records = KeptRounds()
     service = TableService(
         engine, FallbackNarrator(2000), Metrics(), records, Settings(), lambda: None, "p"
     )
-    try:
-        table = await service.create(A, None)
-        after = await engine.load(table.session)
-        assert after is not None
-        kind, key = timer_key(RoundDue(1))
-        due_at = now_ms() + 60_000
-        await proxy.cut()
-        # What `execute` does right after its commit went through:
-        await service._carry_out(after, [SetTimer(RoundDue(1), due_at), RecordRound()])
-        assert records.rounds == [after.table]  # not held up by the store
-        await proxy.restore()
-        async with asyncio.timeout(10):
-            while True:  # the late effect runs in the service's own time
-                if await engine.next_due() == due_at:
-                    break
-                await asyncio.sleep(0.05)
-        [deadline] = await engine.claim_due(due_at)
-        assert (deadline.session, deadline.kind, deadline.key) == (table.session, kind, key)
-    finally:
-        await service.close()
-        await engine.close()
-        await proxy.close()
-        await delete_prefix(prefix)
+    yield Remote(proxy, engine, direct, records, service)
+    await service.close()
+    for each in (engine, direct):
+        await each.close()
+    await proxy.close()
+    await delete_prefix(prefix)
+
+
+async def first_due(engine: RedisEngine) -> int:
+    """The engine's next deadline, once there is one (the service sets it in its own time)."""
+    async with asyncio.timeout(10):
+        while True:
+            due_at = await engine.next_due()
+            if due_at is not None:
+                return due_at
+            await asyncio.sleep(0.05)
+
+
+async def test_an_effect_the_store_cannot_take_after_a_commit_is_carried_out_once_it_is_back(
+    remote: Remote,
+) -> None:
+    """The store goes away between a commit and its effects: the local effects are done at
+    once, the store's wait for it (a lost round timer would stall the table for good)."""
+    table = await remote.service.create(A, None)
+    after = await remote.direct.load(table.session)
+    assert after is not None
+    due_at = now_ms() + 60_000
+    await remote.proxy.cut()
+    # What `execute` does right after its commit went through:
+    await remote.service._carry_out(after, [SetTimer(RoundDue(1), due_at), RecordRound()])
+    assert remote.records.rounds == [after.table]  # not held up by the store
+    assert await remote.direct.next_due() is None
+    await remote.proxy.restore()
+    assert await first_due(remote.direct) == due_at
+    [deadline] = await remote.direct.claim_due(due_at)
+    assert (deadline.session, deadline.kind, deadline.key) == (
+        table.session,
+        *timer_key(RoundDue(1)),
+    )
+
+
+async def away_with_its_answer_lost(remote: Remote) -> tuple[SessionId, asyncio.Task[Snapshot]]:
+    """A table with B seated, and B's `away` under way: its commit has reached Redis, and
+    Redis's answer is held back by the proxy."""
+    session = (await remote.service.create(A, None)).session
+    await remote.service.execute(session, c.Join(B.id, B.name))
+    before = await remote.direct.load(session)
+    assert before is not None
+    commit = (ROOT / "storage" / "lua" / "commit.lua").read_bytes()
+    await remote.proxy.hold_answers_to(hashlib.sha1(commit).hexdigest().encode())  # its EVALSHA
+    away = asyncio.create_task(remote.service.execute(session, c.Away(B.id)))
+    async with asyncio.timeout(10):
+        while True:
+            landed = await remote.direct.load(session)
+            if landed is not None and landed.version == before.version + 1:
+                return session, away
+            await asyncio.sleep(0.02)
+
+
+async def test_a_commit_that_landed_as_the_store_went_away_has_its_effects(
+    remote: Remote,
+) -> None:
+    """The store took a commit and went away before answering: the caller hears it failed,
+    but once the store is back the service finds the commit landed and carries it out."""
+    _, away = await away_with_its_answer_lost(remote)
+    await remote.proxy.cut()
+    with pytest.raises(EngineUnavailable):
+        await away
+    assert await remote.direct.next_due() is None  # the grace timer was not set...
+    await remote.proxy.restore()
+    due_at = await first_due(remote.direct)  # ...until the service found its commit landed
+    [deadline] = await remote.direct.claim_due(due_at)
+    assert (deadline.kind, deadline.key) == timer_key(GraceEnds(B.id))
+
+
+async def test_a_commit_sent_again_after_its_answer_was_lost_is_not_taken_for_a_conflict(
+    remote: Remote,
+) -> None:
+    """The Redis client sends a commit again on a new connection when the first one broke
+    before the answer came: the commit then conflicts with itself. The service sees its own
+    commit landed, and carries it out before it answers."""
+    session, away = await away_with_its_answer_lost(remote)
+    await remote.proxy.cut()  # the connection breaks...
+    await remote.proxy.restore()  # ...and the client's next try gets through
+    after = await away
+    seat = after.table.seat(B.id)
+    assert seat is not None
+    assert seat.away
+    due_at = await remote.direct.next_due()
+    assert due_at is not None  # set before `execute` answered
+    [deadline] = await remote.direct.claim_due(due_at)
+    assert (deadline.session, deadline.kind, deadline.key) == (session, *timer_key(GraceEnds(B.id)))

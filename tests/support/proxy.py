@@ -1,12 +1,15 @@
 """A TCP proxy the test controls, in front of a real server: `cut()` drops every connection
 and refuses new ones (the server looks down), `restore()` lets them through again, `stall()`
-keeps the open connections open but carries nothing more on them (a dead path neither end sees)."""
+keeps the open connections open but carries nothing more on them (a dead path neither end sees),
+`hold_answers_to(marker)` carries a request on but holds back the server's answers from then on
+(a request that lands while its answer is lost, once the proxy is cut)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from collections.abc import Callable
 
 
 class Proxy:
@@ -17,6 +20,7 @@ class Proxy:
         self._pipes: set[asyncio.StreamWriter] = set()
         self._flows: set[asyncio.Event] = set()
         self._up = False
+        self._marker: bytes | None = None
 
     async def start(self) -> None:
         self._up = True
@@ -41,7 +45,13 @@ class Proxy:
         for flow in self._flows:
             flow.clear()
 
+    async def hold_answers_to(self, marker: bytes) -> None:
+        """On a connection that carries a request holding `marker`, carry it to the server
+        but no answer back from then on."""
+        self._marker = marker
+
     async def restore(self) -> None:
+        self._marker = None
         await self.start()
 
     async def close(self) -> None:
@@ -58,23 +68,35 @@ class Proxy:
             writer.transport.abort()
             return
         self._pipes.update((writer, up_writer))
-        flow = asyncio.Event()
+        flow, answers = asyncio.Event(), asyncio.Event()
         flow.set()
-        self._flows.add(flow)
+        answers.set()
+        self._flows.update((flow, answers))
+
+        def seen(data: bytes) -> None:
+            if self._marker is not None and self._marker in data:
+                answers.clear()
+
         await asyncio.gather(
-            _pump(reader, up_writer, flow), _pump(up_reader, writer, flow), return_exceptions=True
+            _pump(reader, up_writer, flow, seen),
+            _pump(up_reader, writer, answers),
+            return_exceptions=True,
         )
         self._pipes.difference_update((writer, up_writer))
-        self._flows.discard(flow)
+        self._flows.difference_update((flow, answers))
 
 
 async def _pump(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flow: asyncio.Event
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    flow: asyncio.Event,
+    seen: Callable[[bytes], None] = lambda data: None,
 ) -> None:
     try:
         while data := await reader.read(65536):
             await flow.wait()
             writer.write(data)
+            seen(data)
             await writer.drain()
     finally:
         with contextlib.suppress(OSError):
