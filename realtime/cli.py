@@ -25,6 +25,7 @@ from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
 from realtime.limits import AddressRules
 from realtime.logs import FORMATS, log_config, redact, say, settings_secrets, url_secrets
+from realtime.multiprocess import multiprocess_directory
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import (
     SECRET_LENGTH,
@@ -222,6 +223,13 @@ def serve(settings: Settings) -> None:
         say(f"  {line}", settings.log_format, secrets=secrets)
     # Every worker builds the same settings, the secret made for this run included.
     os.environ.update(environment(secured))
+    with multiprocess_directory(settings.workers) as shared:
+        if shared is not None:
+            say(f"  metrics: summed over the workers through {shared}", settings.log_format)
+        run_uvicorn(settings, secrets)
+
+
+def run_uvicorn(settings: Settings, secrets: list[str]) -> None:
     uvicorn.run(
         "realtime.app:app_from_environment",
         factory=True,

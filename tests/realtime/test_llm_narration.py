@@ -12,6 +12,7 @@ import pytest
 
 from tests.realtime.conftest import Table, open_table, play_round
 from tests.support.client import Message
+from tests.support.metrics import scrape, total, until_total
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server, running_sim
 from tests.support.sim import configure as sim_config
@@ -73,6 +74,7 @@ async def play(hub: Server, rounds: int = 1, lang: str = "ko") -> Table:
 async def test_a_whole_game_is_narrated_by_the_model(sim: Server, hub: Server) -> None:
     await configure(sim)
     before = await sim_stats(sim)
+    counted = await scrape(hub.base_url)
     table = await play(hub, rounds=2)
     found = ends(table)
     assert set(found) == {"r1.entrance", "r1.tasting", "r2.entrance", "r2.tasting", "finale"}
@@ -82,6 +84,17 @@ async def test_a_whole_game_is_narrated_by_the_model(sim: Server, hub: Server) -
         assert any("가" <= ch <= "힣" for ch in end["text"])
     assert "민지님" in found["r1.tasting"]["text"]  # the model was given the bowls' facts
     assert (await sim_stats(sim))["completed"] - before["completed"] == 5
+    told_by_model = total(counted, "maratang_narrations_total", source="llm") + 5
+    after = await until_total(
+        hub.base_url, "maratang_narrations_total", told_by_model, source="llm"
+    )
+    for timed in ("time_to_first_token", "time_per_output_token"):
+        name = f"maratang_llm_{timed}_seconds_count"
+        assert total(after, name) - total(counted, name) == 5
+    assert total(after, "maratang_llm_requests_in_flight") == 0
+    assert total(after, "maratang_narration_fallbacks_total") == total(
+        counted, "maratang_narration_fallbacks_total"
+    )
 
 
 async def test_a_fast_model_is_coalesced_to_a_frame_per_window(sim: Server, hub: Server) -> None:
@@ -111,6 +124,16 @@ async def test_an_english_table_asks_the_model_in_english(sim: Server, hub: Serv
     assert all(end["text"].replace("…", "").isascii() for end in ends(table).values())
 
 
+REASONS = {
+    "503": "refused",
+    "error": "error",
+    "hang": "stall",
+    "drop": "dropped",
+    "trickle": "total",
+}
+"""Why the fallback takes over from the model, by the simulator's fault."""
+
+
 @pytest.mark.parametrize(
     ("fault", "source"),
     [
@@ -125,6 +148,7 @@ async def test_every_fault_ends_the_narration_with_the_right_source(
     sim: Server, hub: Server, fault: str, source: str
 ) -> None:
     await configure(sim, fault=fault, trickle_seconds=0.4)
+    counted = await scrape(hub.base_url)
     loop = asyncio.get_running_loop()
     began = loop.time()
     table = await play(hub)
@@ -133,6 +157,9 @@ async def test_every_fault_ends_the_narration_with_the_right_source(
         assert end["source"] == source, (nid, end)
         assert end["text"] == told(table, nid)
         assert end["text"], nid
+    reason = REASONS[fault]
+    handed = total(counted, "maratang_narration_fallbacks_total", reason=reason) + len(ends(table))
+    await until_total(hub.base_url, "maratang_narration_fallbacks_total", handed, reason=reason)
 
 
 async def test_a_table_that_empties_mid_narration_aborts_the_model_request(

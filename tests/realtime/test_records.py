@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from tests.realtime.conftest import Table, open_table, play_round, sit
 from tests.realtime.test_many_processes import cluster_env
 from tests.support.client import Client, guest
+from tests.support.metrics import scrape, total, until_total
 from tests.support.postgres import count, create_database, database_url, drop_database, migrate
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
@@ -401,6 +402,8 @@ async def test_a_command_on_a_lost_table_brings_it_back_at_once(
     submitted = await table.host.request("bowl.submit", round=2, ingredients=BOWL, spice=1)
     assert submitted["t"] == "ack", submitted  # not session_not_found: restored on the spot
     assert server.said(f"restored {table.session} from its stored snapshot")
+    found = await until_total(server.base_url, "maratang_restores_total", 1, outcome="restored")
+    assert total(found, "maratang_restores_total", outcome="gone") == 0
 
 
 async def test_a_lost_table_that_cannot_come_back_sends_its_players_to_the_lobby(
@@ -417,6 +420,9 @@ async def test_a_lost_table_that_cannot_come_back_sends_its_players_to_the_lobby
         last = table.host.events(table.session)[-1]["seq"]
         back = await Client.hello(server.ws_url, table.seats[0].token, resume=(table.session, last))
         assert back.received[0].get("session") is None  # back to the lobby
+        found = await scrape(server.base_url)
+    assert total(found, "maratang_restores_total", outcome="gone") >= 1  # again if told again
+    assert total(found, "maratang_restores_total", outcome="restored") == 0
 
 
 async def test_what_outlived_the_retention_is_pruned_but_game_records_stay(

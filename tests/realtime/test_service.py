@@ -15,10 +15,10 @@ from game import commands as c
 from game.effects import GraceEnds, RecordRound, RoundDue, SetTimer, timer_key
 from game.state import Table
 from llm.fallback import FallbackNarrator
-from llm.metrics import NarrationMetrics
 from protocol.events import Logged, NarrationDelta, NarrationEnd, NarrationStart
 from protocol.types import PlayerId, PlayerView, SessionId
 from realtime.clock import now_ms
+from realtime.metrics import Metrics
 from realtime.service import TableService
 from realtime.settings import Settings
 from storage.engine import Deadline, EngineUnavailable, Snapshot
@@ -66,7 +66,7 @@ async def house() -> AsyncIterator[House]:
     service = TableService(
         engine,
         FallbackNarrator(2000),
-        NarrationMetrics(),
+        Metrics(),
         NoRecords(),
         settings,
         lambda: None,
@@ -177,7 +177,7 @@ async def remote() -> AsyncIterator[Remote]:
     direct = RedisEngine.from_url(REDIS_URL, prefix=prefix)
     records = KeptRounds()
     service = TableService(
-        engine, FallbackNarrator(2000), NarrationMetrics(), records, Settings(), lambda: None, "p"
+        engine, FallbackNarrator(2000), Metrics(), records, Settings(), lambda: None, "p"
     )
     yield Remote(proxy, engine, direct, records, service)
     await service.close()

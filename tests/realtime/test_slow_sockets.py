@@ -13,11 +13,13 @@ import time
 from collections.abc import Mapping
 
 import orjson
+from prometheus_client.metrics_core import Metric
 
 from bench.rawws import RawSocket, connect
 from protocol.codec import JSON_SUBPROTOCOL
 from tests.realtime.conftest import sit
 from tests.support.client import guest
+from tests.support.metrics import total, until_total
 from tests.support.server import Server, running_server
 
 MiB = 1024 * 1024
@@ -58,6 +60,14 @@ async def until_said(server: Server, text: str, timeout: float = 5) -> None:
             await asyncio.sleep(0.05)  # polling a process we do not control; bounded above
 
 
+async def slow_consumer_counted(server: Server, reason: str) -> dict[str, Metric]:
+    """The metrics once they count the one socket closed 4408, for `reason`."""
+    found = await until_total(server.base_url, "maratang_closes_total", 1, code="4408")
+    assert total(found, "maratang_slow_consumer_closes_total", reason=reason) == 1
+    assert total(found, "maratang_slow_consumer_closes_total") == 1
+    return found
+
+
 def flooding(**env: str) -> Mapping[str, str]:
     """A server where the flood is within the rate limit: only the send path bounds it."""
     return {"MARATANG_RATE_PER_SECOND": "1000000", "MARATANG_RATE_BURST": "1000000", **env}
@@ -72,6 +82,7 @@ async def test_replies_past_the_byte_bound_close_a_client_that_never_reads() -> 
         grew = server.rss() - before
         await until_said(server, "as a slow consumer: more than 262144 bytes waited for it")
         await until_said(server, "its close frame cannot leave")  # so it was aborted
+        await slow_consumer_counted(server, "queue")
         assert took < 15, took
         assert grew < 48 * MiB, grew / MiB
         other = await sit(server, "Alex")  # the server goes on for everyone else
@@ -89,6 +100,11 @@ async def test_a_client_that_takes_no_byte_for_the_stall_time_is_cut_off() -> No
         grew = server.rss() - before
         await until_said(server, "as a slow consumer: it took no byte for 2 s")
         await until_said(server, "its close frame cannot leave")
+        found = await slow_consumer_counted(server, "stall")
+        waited = total(found, "maratang_send_queue_bytes_count") - total(
+            found, "maratang_send_queue_bytes_bucket", le="0.0"
+        )
+        assert waited >= 1  # the watchdog saw its queue hold bytes
         assert took < 2 + 10, took
         assert grew < 64 * MiB, grew / MiB
 
@@ -119,6 +135,9 @@ async def test_a_client_that_stays_over_its_rate_limit_is_closed_with_4429() -> 
             await seat.client.socket.send(orjson.dumps({"t": "ping", "ts": n}).decode())
         code, _ = await seat.client.closed
         limited = [m for m in seat.client.received if m.get("code") == "rate_limited"]
+        found = await until_total(server.base_url, "maratang_closes_total", 1, code="4429")
+        refused = total(found, "maratang_commands_total", type="ping", outcome="rate_limited")
+        assert refused == len(limited)
         assert code == 4429
         assert 10 <= len(limited) <= 25  # refused at most about a burst's worth, then closed
         assert all(m["retry"] is True for m in limited)
