@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from llm.http_client import Answer, HTTPClient
 from llm.http_connection import HTTPFailure
+from llm.observe import UNOBSERVED, NarrationObserver
 
 log = logging.getLogger("maratang.llm")
 
@@ -93,6 +94,13 @@ class Endpoint:
         return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
     @property
+    def address(self) -> str:
+        """host:port, as the metrics name the server (no user, no password)."""
+        parts = urlsplit(self.base)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{parts.hostname}:{port}"
+
+    @property
     def pool(self) -> str:
         """The name of its narration slots in the engine, shared by every hub process."""
         return f"llm:{self.shown}"
@@ -120,13 +128,26 @@ class Endpoints:
     client: HTTPClient
     all: Sequence[Endpoint]
     clock: Callable[[], float]
+    observer: NarrationObserver = UNOBSERVED
+    """Told of every change of a breaker (`llm.observe`)."""
     probes: set[asyncio.Task[None]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        for endpoint in self.all:
+            self._report(endpoint)
+
     @classmethod
-    def from_urls(cls, client: HTTPClient, urls: str, failures: int, cooldown: float) -> Endpoints:
+    def from_urls(
+        cls,
+        client: HTTPClient,
+        urls: str,
+        failures: int,
+        cooldown: float,
+        observer: NarrationObserver = UNOBSERVED,
+    ) -> Endpoints:
         loop = asyncio.get_running_loop()
         found = [Endpoint(base, Breaker(failures, cooldown)) for base in endpoint_bases(urls)]
-        return cls(client, found, loop.time)
+        return cls(client, found, loop.time, observer)
 
     def ready(self) -> list[Endpoint]:
         """The endpoints to try, least busy first; starts the probes that are due."""
@@ -139,6 +160,7 @@ class Endpoints:
 
     def failed(self, endpoint: Endpoint, reason: str) -> None:
         if endpoint.breaker.failure(self.clock()):
+            self._report(endpoint)
             log.warning(
                 "LLM endpoint %s stopped for %.0f s after %s",
                 endpoint.shown,
@@ -150,6 +172,10 @@ class Endpoints:
         if endpoint.breaker.state is not State.CLOSED:
             log.info("LLM endpoint %s is back", endpoint.shown)
         endpoint.breaker.success()
+        self._report(endpoint)
+
+    def _report(self, endpoint: Endpoint) -> None:
+        self.observer.breaker(endpoint.address, endpoint.breaker.state is not State.CLOSED)
 
     async def healthy(self, endpoint: Endpoint) -> bool:
         try:
@@ -191,6 +217,7 @@ class Endpoints:
         async def probe() -> None:
             try:
                 endpoint.breaker.probed(await self.healthy(endpoint), self.clock())
+                self._report(endpoint)
             finally:
                 endpoint.probing = False
 

@@ -23,8 +23,8 @@ from llm.client import Budgets, StreamStats, stream_chat
 from llm.endpoints import Endpoint, Endpoints
 from llm.facts import NarrationFacts
 from llm.http_client import HTTPClient
-from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator, Piece
+from llm.observe import NarrationObserver
 from llm.prompts import max_tokens, messages
 
 log = logging.getLogger("maratang.llm")
@@ -72,7 +72,7 @@ class ModelNarrator:
         slots: SlotStore,
         fallback: Narrator,
         config: ModelConfig,
-        metrics: NarrationMetrics,
+        observer: NarrationObserver,
         holder: str,
     ) -> None:
         self._client = client
@@ -80,7 +80,7 @@ class ModelNarrator:
         self._slots = slots
         self._fallback = fallback
         self._config = config
-        self._metrics = metrics
+        self._observer = observer
         self._holder = holder
         self.headers = {"authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
@@ -96,7 +96,7 @@ class ModelNarrator:
                 yield piece
         if handover.reason is None:
             return
-        self._metrics.fallbacks[handover.reason] += 1
+        self._observer.fallback(handover.reason)
         async with contextlib.aclosing(self._fallback.stream(facts, hurry, told)) as fallback:
             async for piece in fallback:
                 yield piece
@@ -112,7 +112,7 @@ class ModelNarrator:
         endpoint = admitted
         stats = StreamStats()
         endpoint.outstanding += 1
-        self._metrics.in_flight += 1
+        self._observer.requests_in_flight(1)
         try:
             async with contextlib.aclosing(self._request(endpoint, facts, already, stats)) as texts:
                 async for text in texts:
@@ -130,7 +130,7 @@ class ModelNarrator:
             self._failed(endpoint, facts, exc)
         finally:
             endpoint.outstanding -= 1
-            self._metrics.in_flight -= 1
+            self._observer.requests_in_flight(-1)
             await self._slots.release_slot(endpoint.pool, holder)
 
     def _request(
@@ -164,26 +164,26 @@ class ModelNarrator:
                     return "busy"
                 if not waiting:
                     waiting = True
-                    self._metrics.waiting += 1
+                    self._observer.narrations_waiting(1)
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             if waiting:
-                self._metrics.waiting -= 1
+                self._observer.narrations_waiting(-1)
 
     def _failed(self, endpoint: Endpoint, facts: NarrationFacts, exc: ModelError) -> None:
         log.warning(
             "model narration %s of %s handed to the fallback: %s", facts.nid, facts.session, exc
         )
         if exc.reason == "stall":
-            self._metrics.stalls += 1
+            self._observer.stalled()
         if not (exc.reason == "refused" and exc.status in NOT_THE_SERVERS_FAULT):
             self._endpoints.failed(endpoint, exc.reason)
 
     def _observe(self, stats: StreamStats) -> None:
         if stats.first_text is None or stats.last_text is None:
             return
-        self._metrics.ttft.observe(stats.first_text - stats.started)
+        self._observer.first_token(stats.first_text - stats.started)
         tokens = stats.completion_tokens or stats.pieces
         elapsed = stats.last_text - stats.first_text
         if tokens > 1 and elapsed > 0:
-            self._metrics.tokens_per_second.observe((tokens - 1) / elapsed)
+            self._observer.time_per_output_token(elapsed / (tokens - 1))

@@ -11,7 +11,8 @@ paces tokens (time to first token, tokens per second, jitter), queues requests b
 When a client disconnects it aborts the generation, as vLLM does, and counts it.
 
 `GET/PUT /sim/config` reads and changes the knobs at run time; `GET /sim/stats` tells what
-it has done (requests now running and the most ever running at once, aborts, ...).
+it has done (requests now running and the most ever running at once, aborts, ...);
+`GET /metrics` says it in vLLM's metric names (`llm.sim_metrics`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from dataclasses import asdict, fields, replace
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from llm.sim_config import SimConfig, Stats
+from llm.sim_metrics import SimMetrics
 from llm.sim_text import narration
 from llm.sim_wire import Fault, Job, Wire, usage_of
 
@@ -62,6 +65,7 @@ class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.stats = Stats()
+        self.metrics = SimMetrics(self.stats, lambda: self.config)
         self._turn = asyncio.Condition()
         """Wakes queued requests when a running one ends (or the cap is raised)."""
         self._rng = random.Random(config.seed)
@@ -121,8 +125,8 @@ class Simulator:
     async def get_stats(self, request: Request) -> Response:
         return JSONResponse(self.stats.public())
 
-    async def metrics(self, request: Request) -> Response:
-        return PlainTextResponse(self._metrics(), media_type="text/plain; version=0.0.4")
+    async def get_metrics(self, request: Request) -> Response:
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     # Requests -----------------------------------------------------------------------------
 
@@ -220,6 +224,7 @@ class Simulator:
         stats = self.stats
         stats.requests += 1
         stats.waiting += 1
+        arrived = time.monotonic()
         running = False
         try:
             async with self._turn:
@@ -228,7 +233,7 @@ class Simulator:
             stats.running += 1
             running = True
             stats.max_running = max(stats.max_running, stats.running)
-            async for event in self._generate(job):
+            async for event in self._generate(job, arrived):
                 split = self.config.split_bytes
                 if not split:
                     yield event
@@ -248,19 +253,19 @@ class Simulator:
             else:
                 stats.waiting -= 1
 
-    async def _generate(self, job: Job) -> AsyncIterator[str]:
+    async def _generate(self, job: Job, arrived: float) -> AsyncIterator[str]:
+        """The events of `job`'s answer (it arrived at `arrived`, on the monotonic clock)."""
         wire = Wire(job, self.config.model, self._fingerprint)
-        started = time.monotonic()
         async for comment in self._pause(self.config.ttft):
             yield comment
         yield wire.role()
         words, finish = self._tokens(job)
         sent = 0
         every = max(self.config.stream_interval, job.stream_interval)
+        last = arrived
         for start in range(0, len(words), every):
             group = words[start : start + every]
-            if sent == 0:
-                self.stats.ttft.observe(time.monotonic() - started)
+            last = self._observe_chunk(arrived, last, sent == 0, len(group))
             if job.korean and start // every % 9 == 8:
                 yield wire.content("", sent)  # half a character held back
             text = "".join(group) if not self.config.stamp_tokens else _stamp()
@@ -279,10 +284,21 @@ class Simulator:
                 yield comment
         self.stats.generation_tokens += sent + (finish == "stop")
         self._finish(job, finish)
+        self.metrics.finished(time.monotonic() - arrived)
         yield wire.end(finish, sent + (finish == "stop"))
         if job.include_usage:
             yield wire.usage(sent + (finish == "stop"))
         yield "data: [DONE]\n\n"
+
+    def _observe_chunk(self, arrived: float, last: float, first: bool, tokens: int) -> float:
+        """Observe a chunk about to leave: its latency from the request when it is the first,
+        else its tokens' from the chunk before. Now, for the next."""
+        now = time.monotonic()
+        if first:
+            self.metrics.first_token(now - arrived)
+        else:
+            self.metrics.between_tokens(now - last, tokens)
+        return now
 
     def _gap(self, job: Job, sent: int, every: int) -> float:
         """Seconds until the next chunk: the pace, or the fault's once it is due."""
@@ -308,22 +324,6 @@ class Simulator:
             self.stats.completed += 1
         elif reason == "abort":
             self.stats.aborted += 1
-
-    def _metrics(self) -> str:
-        labels = f'model_name="{self.config.model}",engine="0"'
-        s = self.stats
-        lines = [
-            f"vllm:num_requests_running{{{labels}}} {s.running}",
-            f"vllm:num_requests_waiting{{{labels}}} {s.waiting}",
-            f"vllm:prompt_tokens_total{{{labels}}} {s.prompt_tokens}",
-            f"vllm:generation_tokens_total{{{labels}}} {s.generation_tokens}",
-            *(
-                f'vllm:request_success_total{{{labels},finished_reason="{r}"}} {n}'
-                for r, n in sorted(s.finished.items())
-            ),
-            *s.ttft.render("vllm:time_to_first_token_seconds", labels),
-        ]
-        return "\n".join(lines) + "\n"
 
 
 def _last(messages: list[dict[str, Any]], role: str, default: str) -> str:
@@ -368,7 +368,7 @@ def create_sim_app(config: SimConfig) -> Starlette:
             Route("/v1/models", sim.models, methods=["GET"]),
             Route("/health", _health, methods=["GET"]),
             Route("/version", _version, methods=["GET"]),
-            Route("/metrics", sim.metrics, methods=["GET"]),
+            Route("/metrics", sim.get_metrics, methods=["GET"]),
             Route("/sim/config", sim.get_config, methods=["GET"]),
             Route("/sim/config", sim.put_config, methods=["PUT"]),
             Route("/sim/stats", sim.get_stats, methods=["GET"]),

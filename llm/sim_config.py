@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, get_args
 
-from llm.metrics import TTFT_BUCKETS, Histogram
 from llm.sim_wire import Fault
 
 FAULTS: tuple[str, ...] = get_args(Fault)
@@ -70,9 +69,6 @@ class Stats:
     prompt_tokens: int = 0
     generation_tokens: int = 0
     finished: dict[str, int] = field(default_factory=dict)
-    ttft: Histogram = field(default_factory=lambda: Histogram(TTFT_BUCKETS))
 
     def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["ttft"]
-        return out
+        return asdict(self)

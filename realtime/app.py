@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/games/{game}", records_api.game, methods=["GET"]),
         Route("/api/players/{player}/games", records_api.player_games, methods=["GET"]),
         Route("/healthz", http.healthz, methods=["GET"]),
+        Route("/metrics", http.metrics, methods=["GET"]),
         WebSocketRoute("/ws", websocket_endpoint),
     ]
     webgl = Path(settings.webgl_dir)

@@ -27,6 +27,7 @@ from bots.cli import add_parser as add_bots_parser
 from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
 from realtime.limits import AddressRules
+from realtime.metrics import multiprocess_directory
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import (
     SECRET_LENGTH,
@@ -225,6 +226,13 @@ def serve(settings: Settings) -> None:
         print(f"  {line}", flush=True)
     # Every worker builds the same settings, the secret made for this run included.
     os.environ.update(environment(with_secret(settings)))
+    with multiprocess_directory(settings.workers) as shared:
+        if shared is not None:
+            print(f"  metrics: summed over the workers through {shared}", flush=True)
+        run_uvicorn(settings)
+
+
+def run_uvicorn(settings: Settings) -> None:
     uvicorn.run(
         "realtime.app:app_from_environment",
         factory=True,

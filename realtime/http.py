@@ -1,4 +1,5 @@
-"""The HTTP API: guest sign-in, the catalog, health, and the JSON shape of its errors."""
+"""The HTTP API: guest sign-in, the catalog, health, the metrics, and the JSON shape of its
+errors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -152,3 +154,11 @@ async def healthz(request: Request) -> Response:
             "engine_state": "up" if up else "unreachable",
         }
     )
+
+
+async def metrics(request: Request) -> Response:
+    """`GET /metrics`: the Prometheus metrics of every worker of this server, for the internal
+    network (nginx never passes it on)."""
+    runtime: Runtime = request.app.state.runtime
+    tables = await runtime.census.tables()
+    return Response(runtime.metrics.exposition(tables), media_type=CONTENT_TYPE_LATEST)

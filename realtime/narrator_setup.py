@@ -11,9 +11,9 @@ from llm.client import Budgets
 from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
 from llm.http_client import HTTPClient
-from llm.metrics import NarrationMetrics
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Narrator
+from realtime.metrics import Metrics
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
 
@@ -42,21 +42,21 @@ class EngineSlots:
 
 @dataclass
 class NarratorSetup:
-    """The narrator this process runs, with its metrics and (with a model) its endpoints."""
+    """The narrator this process runs and (with a model) its endpoints."""
 
     narrator: Narrator
-    metrics: NarrationMetrics
     endpoints: Endpoints | None = None
     model: str = ""
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, settings: Settings, engine: Engine, holder: str) -> NarratorSetup:
+    def build(
+        cls, settings: Settings, engine: Engine, holder: str, metrics: Metrics
+    ) -> NarratorSetup:
         """Call inside the running loop (the app's lifespan): it opens the HTTP client."""
-        metrics = NarrationMetrics()
         fallback = FallbackNarrator(settings.fallback_tps, step=settings.coalesce_ms / 1000)
         if not settings.llm_url:
-            return cls(fallback, metrics)
+            return cls(fallback)
         budgets = Budgets(
             connect=settings.llm_connect_seconds,
             first_token=settings.llm_first_token_seconds,
@@ -66,7 +66,11 @@ class NarratorSetup:
         planned = settings.llm_slots * len(endpoint_bases(settings.llm_url)) + SPARE_CONNECTIONS
         client = HTTPClient(max_connections=planned)  # a stream holds a connection
         endpoints = Endpoints.from_urls(
-            client, settings.llm_url, settings.llm_breaker_failures, settings.llm_breaker_seconds
+            client,
+            settings.llm_url,
+            settings.llm_breaker_failures,
+            settings.llm_breaker_seconds,
+            metrics,
         )
         config = ModelConfig(
             sampling=Sampling(
@@ -84,7 +88,7 @@ class NarratorSetup:
         narrator = ModelNarrator(
             client, endpoints, EngineSlots(engine), fallback, config, metrics, holder
         )
-        return cls(narrator, metrics, endpoints, settings.llm_model, narrator.headers)
+        return cls(narrator, endpoints, settings.llm_model, narrator.headers)
 
     async def survey(self) -> None:
         """Say at start-up what each model server answers, so a wrong URL or model name is

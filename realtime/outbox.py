@@ -25,6 +25,9 @@ Bytes count against the bound from when a frame starts to wait (queued, or its s
 suspended) until the server has written it to the transport; from then on they are the
 transport's (`Wire.unsent`, which the stall watchdog reads). A close frame that cannot leave
 (the client stopped reading) does not hold the socket open: the connection is aborted.
+
+The frames written and their bytes are counted in two integers (`take_sent`), which the
+metrics take about once a second: nothing else is paid per frame for them.
 """
 
 from __future__ import annotations
@@ -91,11 +94,15 @@ class Outbox:
         "_queue_bytes",
         "_queued",
         "_sending_since",
+        "_sent_bytes",
+        "_sent_frames",
         "_unsent_seen",
         "_who",
         "_wire",
         "_writer",
+        "close_code",
         "closing",
+        "slow",
         "websocket",
     )
 
@@ -119,6 +126,13 @@ class Outbox:
         self._unsent_seen = 0
         self._drained: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
+        self._sent_frames = 0
+        self._sent_bytes = 0
+        """Frames written since the metrics last took them (`take_sent`), and their bytes."""
+        self.close_code: int | None = None
+        """The first close code said: ours, or the peer's (`note_close`)."""
+        self.slow: str | None = None
+        """Why it was closed as a slow consumer, if it was: `queue` or `stall`."""
 
     def _fits(self, size: int, share: float = 1.0) -> bool:
         """Whether `size` more bytes keep what waits within `share` of the bound."""
@@ -145,6 +159,17 @@ class Outbox:
         """Why the socket must be closed because its frames can no longer be sent (None while
         they can)."""
         return self._broken
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes waiting now, as they count against the bound."""
+        return self._queued
+
+    def take_sent(self) -> tuple[int, int]:
+        """The frames written since the last call, and their bytes (for the metrics)."""
+        sent = self._sent_frames, self._sent_bytes
+        self._sent_frames = self._sent_bytes = 0
+        return sent
 
     @property
     def writing(self) -> bool:
@@ -202,10 +227,13 @@ class Outbox:
         except Exception:  # one socket's failure never reaches the fan-out to the others
             self._fail()
             return
-        if waiting is not None:
-            self._queued += size
-            self._sending_since = asyncio.get_running_loop().time()
-            self._writer = self._start(waiting, size)
+        if waiting is None:
+            self._sent_frames += 1
+            self._sent_bytes += size
+            return
+        self._queued += size
+        self._sending_since = asyncio.get_running_loop().time()
+        self._writer = self._start(waiting, size)
 
     def _start(self, waiting: eager.Waiting | None, size: int) -> asyncio.Task[None]:
         return asyncio.create_task(self._write_behind(waiting, size), name=f"writer {self._who}")
@@ -224,7 +252,7 @@ class Outbox:
         then the work behind; it ends when nothing is left."""
         try:
             if waiting is not None:
-                await self._sent(eager.finish(waiting), size)
+                await self._sent(eager.finish(waiting), size, size)
             await self._drain()
             while self._behind() and not self.closing:
                 await self._work_behind()
@@ -253,15 +281,17 @@ class Outbox:
         them."""
         while self._queue and not self.closing:
             frame = self._queue.popleft()
-            await self._send(frame, frame_size(frame))
+            await self._send(frame, queued=True)
         self._drop_queue()
 
-    async def _send(self, frame: Frame, size: int = 0) -> None:
-        """In the writer: send `frame` (`size` bytes were counted for it); SocketGone when
-        the socket closed."""
-        await self._sent(self._wire.send(_message(frame)), size)
+    async def _send(self, frame: Frame, queued: bool = False) -> None:
+        """In the writer: send `frame` (counted against the bound while `queued`);
+        SocketGone when the socket closed."""
+        size = frame_size(frame)
+        await self._sent(self._wire.send(_message(frame)), size if queued else 0, size)
 
-    async def _sent(self, sending: Awaitable[None], size: int) -> None:
+    async def _sent(self, sending: Awaitable[None], queued: int, size: int) -> None:
+        """Wait for a send of `size` bytes, `queued` of which count against the bound."""
         self._sending_since = asyncio.get_running_loop().time()
         try:
             await sending
@@ -269,7 +299,9 @@ class Outbox:
             raise SocketGone from exc
         finally:
             self._sending_since = None
-            self._queued -= size
+            self._queued -= queued
+        self._sent_frames += 1
+        self._sent_bytes += size
 
     async def stop(self) -> None:
         """The socket is gone: nothing more is written, and the writer, if any, ends."""
@@ -290,6 +322,7 @@ class Outbox:
             await self.wait_closed()
             return
         self.closing = True
+        self.note_close(code)
         closed = self._closed = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(CLOSE_SECONDS):
@@ -305,8 +338,15 @@ class Outbox:
         finally:
             closed.set_result(None)
 
+    def note_close(self, code: int) -> None:
+        """Note a close code, ours or the peer's: the first said stays."""
+        if self.close_code is None:
+            self.close_code = int(code)
+
     async def close_slow(self, why: str) -> None:
         """Close as a slow consumer (4408: the client resumes), saying why in the log."""
+        if not self.closing:
+            self.slow = "stall" if self._broken is None else "queue"
         log.info("closing the socket of %s as a slow consumer: %s", self._who, why)
         await self.close(CloseCode.SLOW_CONSUMER, "slow consumer, resume")
 

@@ -30,12 +30,12 @@ from game import commands as c
 from game.effects import NarrationWatch, timer_key
 from game.state import Told
 from llm.facts import facts_for
-from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator, Piece, overall_source
 from protocol.errors import ProtocolError
 from protocol.events import NarrationDelta
 from protocol.types import NarrationId, NarrationSource, SessionId
 from realtime.clock import now_ms
+from realtime.metrics import Metrics
 from storage.engine import Deadline, Engine, EngineUnavailable, NotStreaming
 
 log = logging.getLogger("maratang.narration")
@@ -50,7 +50,7 @@ class Relay:
         self,
         engine: Engine,
         narrator: Narrator,
-        metrics: NarrationMetrics,
+        metrics: Metrics,
         execute: Execute,
         window: float,
         holder: str,
@@ -178,7 +178,7 @@ class Relay:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
         try:
             await self._execute(session, c.NarrateEnd(nid, told.text, told.source, now_ms()))
-            self._metrics.narrations[told.source] += 1
+            self._metrics.narration_told(told.source)
         except ProtocolError:
             pass  # the table closed or moved on meanwhile
         except EngineUnavailable:

@@ -18,15 +18,18 @@ from protocol.events import Bye
 from protocol.types import SessionId
 from realtime.admission import Admission
 from realtime.auth import TokenSigner
+from realtime.census import TableCensus
 from realtime.connection import Connection
 from realtime.deadlines import DeadlineRunner
 from realtime.dispatch import Dispatcher
 from realtime.hub import Hub
+from realtime.metrics import Metrics
 from realtime.narrator_setup import NarratorSetup
 from realtime.service import TableService
 from realtime.settings import Settings, with_secret
 from storage.engine import Engine, EngineUnavailable
 from storage.memory import MemoryEngine
+from storage.observe import UNOBSERVED, EngineObserver, RecordsObserver
 from storage.postgres import PostgresRecords
 from storage.records import NoRecords, Records
 from storage.redis import RedisEngine
@@ -41,17 +44,20 @@ BYE_RETRY_MS = 1000
 """How long clients are asked to wait before reconnecting (a shutdown, a lost table)."""
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, observer: EngineObserver = UNOBSERVED) -> Engine:
     if settings.engine == "memory":
-        return MemoryEngine(history=settings.history)
+        return MemoryEngine(history=settings.history, observer=observer)
     if settings.engine.startswith(REDIS_SCHEMES):
         return RedisEngine.from_url(
-            settings.engine, prefix=settings.redis_prefix, history=settings.history
+            settings.engine,
+            prefix=settings.redis_prefix,
+            history=settings.history,
+            observer=observer,
         )
     raise ValueError("unknown engine: use memory or a redis:// URL")
 
 
-def make_records(settings: Settings) -> Records:
+def make_records(settings: Settings, observer: RecordsObserver = UNOBSERVED) -> Records:
     if not settings.database_url:
         return NoRecords()
     return PostgresRecords(
@@ -59,6 +65,7 @@ def make_records(settings: Settings) -> Records:
         settings.snapshot_seconds,
         max_pending=settings.records_queue,
         retention=settings.retention_hours * 3600,
+        observer=observer,
     )
 
 
@@ -79,6 +86,8 @@ class Runtime:
     narration: NarratorSetup
     records: Records
     admission: Admission
+    metrics: Metrics
+    census: TableCensus
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Background work, cancelled when the runtime stops."""
     connections: set[Connection] = field(default_factory=set)
@@ -92,14 +101,15 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         if settings.env == "production" and not settings.strong_secret:
             raise ValueError("MARATANG_SECRET is missing or too short for production")
-        engine = make_engine(settings)
+        metrics = Metrics()
+        engine = make_engine(settings, metrics)
         hub = Hub(engine)
         deadlines = DeadlineRunner(engine, lambda deadline: service.fire(deadline))
         holder = process_name()
-        narration = NarratorSetup.build(settings, engine, holder)
-        records = make_records(settings)
+        narration = NarratorSetup.build(settings, engine, holder, metrics)
+        records = make_records(settings, metrics)
         service = TableService(
-            engine, narration.narrator, narration.metrics, records, settings, deadlines.wake, holder
+            engine, narration.narrator, metrics, records, settings, deadlines.wake, holder
         )
         return cls(
             settings=settings,
@@ -112,6 +122,8 @@ class Runtime:
             narration=narration,
             records=records,
             admission=Admission(settings, engine),
+            metrics=metrics,
+            census=TableCensus(engine),
         )
 
     @property
@@ -153,7 +165,8 @@ class Runtime:
                 log.exception("presence round failed; trying again")
 
     async def _watch_sockets(self) -> None:
-        """Close (resumably, 4408) the sockets that cannot keep up: the rest go on."""
+        """Close (resumably, 4408) the sockets that cannot keep up: the rest go on. Each
+        look also samples every socket for the metrics."""
         every = min(1.0, self.settings.send_stall_seconds / 4)
         loop = asyncio.get_running_loop()
         while True:
@@ -167,6 +180,7 @@ class Runtime:
                     continue
                 if why is not None:
                     self.spawn(conn.close_slow(why), "close")
+            self.metrics.sample_sockets(self.connections)
 
     def _lost(self, session: SessionId) -> None:
         if session not in self.recovering:
@@ -186,6 +200,7 @@ class Runtime:
             if live:
                 self.hub.recheck(session, restored=True)
                 return
+            self.metrics.restore("gone")
             log.warning("the live state of %s is gone and cannot be restored", session)
             for conn in self.hub.following(session):
                 conn.reply(Bye(reason="table lost", retry_ms=BYE_RETRY_MS))

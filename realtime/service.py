@@ -38,7 +38,6 @@ from game.effects import (
 )
 from game.rules import apply
 from game.state import DEFAULT_LANG, DEFAULT_ROUNDS, DEFAULT_SECONDS, Table, TableSettings
-from llm.metrics import NarrationMetrics
 from llm.narrator import Narrator
 from protocol.errors import ErrorCode, ProtocolError
 from protocol.events import Event
@@ -51,6 +50,7 @@ from protocol.types import (
     Settings,
 )
 from realtime.clock import now_ms
+from realtime.metrics import Metrics
 from realtime.relay import Relay
 from realtime.settings import Settings as ServerSettings
 from storage.engine import (
@@ -83,7 +83,7 @@ class TableService:
         self,
         engine: Engine,
         narrator: Narrator,
-        metrics: NarrationMetrics,
+        metrics: Metrics,
         records: Records,
         settings: ServerSettings,
         deadline_set: Callable[[], None],
@@ -93,6 +93,7 @@ class TableService:
         self._records = records
         self._settings = settings
         self._deadline_set = deadline_set
+        self._metrics = metrics
         self.relay = Relay(
             engine,
             narrator,
@@ -207,6 +208,7 @@ class TableService:
         # anything a client can have seen, so no resume mistakes new events for lost ones.
         snapshot = replace(stored, seq=stored.seq + RESTORED_SEQ_GAP)
         if await self._engine.restore(snapshot):
+            self._metrics.restore("restored")
             log.warning(
                 "restored %s from its stored snapshot (version %d, seq %d)",
                 session,

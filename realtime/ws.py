@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 
 from starlette.responses import PlainTextResponse
@@ -21,6 +22,8 @@ from realtime.clock import now_ms
 from realtime.connection import Connection
 from realtime.http import client_address
 from realtime.limits import MAX_STRIKES, TokenBucket
+from realtime.metrics import command_type
+from realtime.outbox import frame_size
 from realtime.runtime import Runtime
 from realtime.service import SESSION_ID
 from storage.engine import EngineUnavailable, restored_since
@@ -30,6 +33,8 @@ log = logging.getLogger("maratang.ws")
 MALFORMED = frozenset({ErrorCode.BAD_FRAME, ErrorCode.UNKNOWN_TYPE, ErrorCode.INVALID})
 """Errors that count towards closing a socket for abuse (refusals of well-formed commands,
 such as `wrong_phase`, do not; `rate_limited` has a count of its own)."""
+NO_STATUS = 1005
+"""The close code of a close that said none (RFC 6455)."""
 FORGIVEN_PER_SECOND = 1.0
 """Refusals for going over the rate limit forgiven per second; beyond the burst: 4429."""
 
@@ -67,9 +72,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     """Everything a socket does once its player is known, until it goes."""
     runtime.connections.add(conn)
+    runtime.metrics.socket_opened(conn)
     try:
-        await runtime.admission.hold(conn)
-        await _welcome(conn, hello, runtime)
+        await _greet(conn, hello, runtime)
         await _receive_loop(conn, runtime)
     except EngineUnavailable:
         conn.reply(Error(code=ErrorCode.BUSY, message="the game store is unreachable", retry=True))
@@ -83,6 +88,7 @@ async def _serve(conn: Connection, hello: Hello, runtime: Runtime) -> None:
         try:
             await conn.stop()  # its writer, if the socket was pushing back or behind
         finally:
+            runtime.metrics.socket_closed(conn)
             await runtime.dispatcher.drop(conn)
             await runtime.admission.release(conn)
 
@@ -93,7 +99,8 @@ async def _hello(
     """The player a valid first frame `hello` names; otherwise the socket is closed 4401."""
     try:
         frame = await asyncio.wait_for(_receive(websocket), runtime.settings.hello_timeout)
-        if frame is None:
+        if isinstance(frame, int):  # gone before its hello
+            runtime.metrics.closed(frame)
             return None
         message = parse_client(codec.decode(frame))
         if not isinstance(message, Hello):
@@ -107,19 +114,37 @@ async def _hello(
         reason = exc.message
     error = Error(code=ErrorCode.UNAUTHORIZED, message=reason, retry=False)
     frame = codec.encode(serialize(error))
+    sent: int | None = None
     with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
         async with asyncio.timeout(runtime.settings.hello_timeout):
             if isinstance(frame, bytes):
                 await websocket.send_bytes(frame)
             else:
                 await websocket.send_text(frame)
+            sent = frame_size(frame)
             await websocket.close(code=CloseCode.UNAUTHORIZED, reason="hello required")
+    runtime.metrics.hello_refused(codec, sent)
     return None
 
 
-async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
-    """Say welcome; on `resume`, follow the session again from the client's `seq`."""
+async def _greet(conn: Connection, hello: Hello, runtime: Runtime) -> None:
+    """Take the player's place and say welcome, counting what the hello became."""
+    try:
+        await runtime.admission.hold(conn)
+        outcome = await _welcome(conn, hello, runtime)
+    except (EngineUnavailable, ProtocolError):
+        runtime.metrics.hello("refused")
+        raise
+    runtime.metrics.hello(outcome)
+
+
+async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> str:
+    """Say welcome; on `resume`, follow the session again from the client's `seq`. What
+    the hello became: `new` (no table to go back to), `resumed` (the events missed follow),
+    or `sync` (back at the table, with its whole state: the log no longer holds what was
+    missed, or the table was restored)."""
     session = None
+    outcome = "new"
     restored = False
     resume = hello.resume
     if resume is not None and SESSION_ID.fullmatch(resume.session):
@@ -131,6 +156,9 @@ async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
             restored = restored_since(resume.seq, snapshot.seq)
         if snapshot is not None and snapshot.table.seat(conn.player.id) is not None:
             session = resume.session
+            missed = snapshot.seq - resume.seq
+            resumed = not restored and 0 <= missed <= runtime.settings.history
+            outcome = "resumed" if resumed else "sync"
     conn.reply(
         Welcome(
             player=conn.player,
@@ -141,12 +169,14 @@ async def _welcome(conn: Connection, hello: Hello, runtime: Runtime) -> None:
     )
     if session is not None and resume is not None:
         await runtime.dispatcher.resume(conn, session, resume.seq, restored)
+    return outcome
 
 
-async def _receive(websocket: WebSocket) -> Frame | None:
+async def _receive(websocket: WebSocket) -> Frame | int:
+    """The next frame; or, once the socket closed, the close code."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
-        return None
+        return int(message.get("code", NO_STATUS))
     text = message.get("text")
     return text if text is not None else message.get("bytes") or b""
 
@@ -158,10 +188,13 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
     strikes = 0
     while not conn.closing:
         frame = await _receive(conn.websocket)
-        if frame is None:
+        if isinstance(frame, int):
+            conn.note_close(frame)
             return
+        arrived = time.perf_counter()
         data: object = None
         close: tuple[CloseCode, str] | None = None
+        outcome = "ok"
         try:
             data = conn.codec.decode(frame)
             if not bucket.take():
@@ -169,6 +202,7 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
             await runtime.dispatcher.handle(conn, parse_client(data))
             strikes = 0
         except ProtocolError as exc:
+            outcome = exc.code
             conn.reply(_error(exc.code, exc.message, data, exc.field))
             strikes = strikes + 1 if exc.code in MALFORMED else 0
             if exc.close is not None:
@@ -176,10 +210,13 @@ async def _receive_loop(conn: Connection, runtime: Runtime) -> None:
             elif exc.code == ErrorCode.RATE_LIMITED and not patience.take():
                 close = CloseCode.ABUSE, "over the rate limit"
         except EngineUnavailable:
+            outcome = ErrorCode.BUSY
             conn.reply(_error(ErrorCode.BUSY, "the game store is unreachable; try again", data))
         except Exception:
+            outcome = ErrorCode.INTERNAL
             log.exception("command failed for %s", conn.player.id)
             conn.reply(_error(ErrorCode.INTERNAL, "the server failed; try again", data))
+        runtime.metrics.command(command_type(data), outcome, time.perf_counter() - arrived)
         if strikes >= MAX_STRIKES:
             close = CloseCode.ABUSE, "too many bad frames"
         if conn.overflow is not None:  # its replies are no longer sent: stop taking commands

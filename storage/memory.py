@@ -4,7 +4,8 @@ Everything lives in this process's memory, so it is exactly as durable as the pr
 Each method runs without awaiting in the middle, which makes it atomic on the event loop;
 listeners run synchronously inside `commit`, so they see events in commit order. What
 expires (finished sessions, tallies) waits in a heap by expiry: a call forgets what fell due
-since the last one, and no call ever looks at every table.
+since the last one, and no call ever looks at every table. Each call that reads or writes
+the store is timed for the metrics (`storage.observe.observed`), as the Redis engine's are.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from storage.engine import (
     VersionConflict,
     lane,
 )
+from storage.observe import UNOBSERVED, EngineObserver, observed
 
 DEFAULT_HISTORY = 2000
 CLAIM_LIMIT = 100
@@ -39,8 +41,13 @@ TALLY = "tally"
 
 class MemoryEngine:
     def __init__(
-        self, history: int = DEFAULT_HISTORY, clock: Callable[[], float] = time.monotonic
+        self,
+        history: int = DEFAULT_HISTORY,
+        clock: Callable[[], float] = time.monotonic,
+        observer: EngineObserver = UNOBSERVED,
     ) -> None:
+        self.observer = observer
+        """Told how long each call took (`storage.observe`)."""
         self._history = history
         self._clock = clock
         self._snapshots: dict[SessionId, Snapshot] = {}
@@ -60,6 +67,7 @@ class MemoryEngine:
 
     # Tables and logs ----------------------------------------------------------------------
 
+    @observed
     async def create(self, table: Table) -> Snapshot:
         self._reap()
         if table.code in self._codes:
@@ -70,6 +78,7 @@ class MemoryEngine:
         self._codes[table.code] = table.session
         return snapshot
 
+    @observed
     async def restore(self, snapshot: Snapshot) -> bool:
         self._reap()
         session = snapshot.table.session
@@ -82,18 +91,22 @@ class MemoryEngine:
         self._codes.setdefault(snapshot.table.code, session)
         return True
 
+    @observed
     async def find_code(self, code: str) -> SessionId | None:
         self._reap()
         return self._codes.get(code)
 
+    @observed
     async def load(self, session: SessionId) -> Snapshot | None:
         self._reap()
         return self._snapshots.get(session)
 
+    @observed
     async def sessions(self, limit: int) -> list[SessionId]:
         self._reap()
         return list(itertools.islice(self._snapshots, limit))
 
+    @observed
     async def commit(
         self, session: SessionId, expected_version: int, table: Table, events: Sequence[Event]
     ) -> tuple[Logged, ...]:
@@ -110,6 +123,7 @@ class MemoryEngine:
         self._log(session, logged)
         return logged
 
+    @observed
     async def append(
         self, session: SessionId, delta: NarrationDelta, source: NarrationSource
     ) -> Logged:
@@ -130,6 +144,7 @@ class MemoryEngine:
             for listener in tuple(self._listeners.get(session, ())):
                 listener(logged)
 
+    @observed
     async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
         log = self._logs.get(session)
         snapshot = self._snapshots.get(session)
@@ -142,9 +157,11 @@ class MemoryEngine:
         start = seq + 1 - log[0].seq
         return tuple(log[i] for i in range(start, len(log)))
 
+    @observed
     async def subscribe(self, session: SessionId, listener: Listener) -> None:
         self._listeners[session].append(listener)
 
+    @observed
     async def unsubscribe(self, session: SessionId, listener: Listener) -> None:
         listeners = self._listeners.get(session)
         if listeners and listener in listeners:
@@ -157,11 +174,13 @@ class MemoryEngine:
 
     # Presence -----------------------------------------------------------------------------
 
+    @observed
     async def set_presence(
         self, session: SessionId, player: PlayerId, connection: str, ttl: float
     ) -> None:
         self._presence.setdefault((session, player), {})[connection] = self._clock() + ttl
 
+    @observed
     async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
         connections = self._presence.get((session, player), {})
         connections.pop(connection, None)
@@ -170,6 +189,7 @@ class MemoryEngine:
             self._presence.pop((session, player), None)
         return len(connections)
 
+    @observed
     async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
         lapsed = []
         for key, connections in list(self._presence.items()):
@@ -187,16 +207,19 @@ class MemoryEngine:
 
     # Deadlines ----------------------------------------------------------------------------
 
+    @observed
     async def set_deadline(self, deadline: Deadline) -> None:
         key = (deadline.session, deadline.kind, deadline.key)
         self._claimed.pop(key, None)
         self._deadlines[key] = deadline
         heapq.heappush(self._due, (deadline.due, *key))
 
+    @observed
     async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None:
         self._deadlines.pop((session, kind, key), None)
         self._claimed.pop((session, kind, key), None)
 
+    @observed
     async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
         for unfinished, until in list(self._claimed.values()):
             if until <= now:  # its claimer never finished it: due again
@@ -211,12 +234,14 @@ class MemoryEngine:
                 claimed.append(deadline)
         return claimed
 
+    @observed
     async def finish_deadline(self, deadline: Deadline) -> None:
         key = (deadline.session, deadline.kind, deadline.key)
         claim = self._claimed.get(key)
         if claim is not None and claim[0] == deadline:
             del self._claimed[key]
 
+    @observed
     async def next_due(self) -> int | None:
         while self._due:
             due, session, kind, key = self._due[0]
@@ -228,6 +253,7 @@ class MemoryEngine:
 
     # Slots and leases ---------------------------------------------------------------------
 
+    @observed
     async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
         now = self._clock()
         holders = self._slots[pool]
@@ -238,6 +264,7 @@ class MemoryEngine:
         holders[holder] = now + ttl
         return True
 
+    @observed
     async def release_slot(self, pool: str, holder: str) -> None:
         holders = self._slots.get(pool)
         if holders is not None:
@@ -245,6 +272,7 @@ class MemoryEngine:
             if not holders:  # pools are many (one per player's sockets): none stays empty
                 del self._slots[pool]
 
+    @observed
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
         now = self._clock()
         current = self._leases.get(name)
@@ -253,11 +281,13 @@ class MemoryEngine:
         self._leases[name] = (holder, now + ttl)
         return True
 
+    @observed
     async def release_lease(self, name: str, holder: str) -> None:
         current = self._leases.get(name)
         if current is not None and current[0] == holder:
             del self._leases[name]
 
+    @observed
     async def tally(self, name: str, window: float, add: int = 1) -> int:
         self._reap()
         now = self._clock()
@@ -275,6 +305,7 @@ class MemoryEngine:
 
     # Lifetime -----------------------------------------------------------------------------
 
+    @observed
     async def expire(self, session: SessionId, ttl: float) -> None:
         snapshot = self._snapshots.get(session)
         if snapshot is not None:

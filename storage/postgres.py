@@ -30,8 +30,9 @@ from protocol.events import NarrationEnd
 from protocol.types import SessionId, game_id
 from protocol.wire import to_wire
 from storage.engine import EngineUnavailable, Snapshot, folded, unfolded
+from storage.observe import UNOBSERVED, RecordsObserver
 from storage.postgres_reads import read_game, read_player_games
-from storage.records import GamesPage, RecordMetrics
+from storage.records import GamesPage
 from storage.serial import table_bytes, table_from
 
 log = logging.getLogger("maratang.records")
@@ -81,6 +82,7 @@ class PostgresRecords:
         snapshot_seconds: float = 10.0,
         max_pending: int = 10_000,
         retention: float = 72 * 3600.0,
+        observer: RecordsObserver = UNOBSERVED,
     ) -> None:
         self._url = url
         self._every = snapshot_seconds
@@ -94,7 +96,7 @@ class PostgresRecords:
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
-        self.metrics = RecordMetrics()
+        self._observer = observer
 
     async def start(self) -> None:
         """Make the pool (it connects on first use, so a database that is down now does not
@@ -185,7 +187,7 @@ class PostgresRecords:
 
     def _queue(self, job: Job) -> None:
         if len(self._jobs) >= self._max_pending:
-            self.metrics.dropped += 1
+            self._observer.records_dropped(1)
             log.error(
                 "records queue full (%d waiting): a game record was DROPPED; "
                 "is the database down? (MARATANG_RECORDS_QUEUE)",
@@ -193,6 +195,7 @@ class PostgresRecords:
             )
             return
         self._jobs.append(job)
+        self._observer.records_pending(len(self._jobs) + len(self._due))
         self._kick()
 
     def _kick(self) -> None:
@@ -214,21 +217,21 @@ class PostgresRecords:
             await self._wake.wait()
             self._wake.clear()
             while self._jobs or self._due:
+                self._observer.records_pending(len(self._jobs) + len(self._due))
                 batch = self._batch()
-                self.metrics.pending = len(self._jobs) + len(self._due)
                 try:
                     await self._store(batch)
                 except UNREACHABLE as exc:
-                    self.metrics.retries += 1
+                    self._observer.records_retried()
                     log.warning("records: the database is unreachable (%s); retrying", exc)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     continue
                 except Exception:  # a bug in a record: keep the writer alive for the rest
-                    self.metrics.dropped += len(batch)
+                    self._observer.records_dropped(len(batch))
                     log.exception("records: %d records could not be written: DROPPED", len(batch))
                 backoff = 0.1
-            self.metrics.pending = 0
+            self._observer.records_pending(0)
             self._idle.set()
 
     def _batch(self) -> list[Job]:
@@ -253,7 +256,7 @@ class PostgresRecords:
         except asyncpg.PostgresError:
             pass
         else:
-            self.metrics.written += len(batch)
+            self._observer.records_written(len(batch))
             return
         for i, job in enumerate(batch):
             try:
@@ -262,10 +265,10 @@ class PostgresRecords:
                 self._jobs.extendleft(reversed(batch[i:]))
                 raise
             except asyncpg.PostgresError:
-                self.metrics.dropped += 1
+                self._observer.records_dropped(1)
                 log.exception("records: the database refused a record; it is DROPPED")
             else:
-                self.metrics.written += 1
+                self._observer.records_written(1)
 
     async def _write(self, batch: list[Job]) -> None:
         assert self._pool is not None

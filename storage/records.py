@@ -20,36 +20,11 @@ class GamesPage:
     """`before` for the next page (ms since the epoch), None on the last page."""
 
 
-@dataclass
-class RecordMetrics:
-    written: int = 0
-    """Write jobs stored."""
-    retries: int = 0
-    """Attempts that failed because the database was unreachable (and were tried again)."""
-    dropped: int = 0
-    """Write jobs given up: the queue was full, or the database refused one as invalid."""
-    pending: int = 0
-
-    def render(self) -> str:
-        lines = [
-            "# TYPE maratang_records_written_total counter",
-            f"maratang_records_written_total {self.written}",
-            "# TYPE maratang_records_retries_total counter",
-            f"maratang_records_retries_total {self.retries}",
-            "# TYPE maratang_records_dropped_total counter",
-            f"maratang_records_dropped_total {self.dropped}",
-            "# TYPE maratang_records_pending gauge",
-            f"maratang_records_pending {self.pending}",
-        ]
-        return "\n".join(lines) + "\n"
-
-
 class Records(Protocol):
     """Write-behind records. The write methods never block a game and never raise: they
     queue the write; `flush` waits (bounded) for the queue to be written. The reads raise
-    `EngineUnavailable` while the database cannot be reached."""
-
-    metrics: RecordMetrics
+    `EngineUnavailable` while the database cannot be reached. How the writes fare is told
+    to the `RecordsObserver` it was made with (`storage.observe`)."""
 
     @property
     def kept(self) -> bool:
@@ -85,9 +60,6 @@ class NoRecords:
     """No database: nothing is written, nothing can be read."""
 
     kept = False
-
-    def __init__(self) -> None:
-        self.metrics = RecordMetrics()
 
     async def start(self) -> None:
         pass

@@ -7,7 +7,8 @@ fan-out is `RedisFanout` (one pub/sub connection per process, the log as the tru
 
 Keys live under a configurable prefix; a session's keys expire after a day without commits
 (a finished one sooner, see `expire`). When Redis cannot be reached, methods raise
-`EngineUnavailable` within a few seconds instead of hanging.
+`EngineUnavailable` within a few seconds instead of hanging. Each call is timed for the
+metrics (`_guarded`, `storage.observe.observed`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import functools
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from importlib import resources
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -43,6 +44,7 @@ from storage.engine import (
     lane,
     unfolded,
 )
+from storage.observe import UNOBSERVED, EngineObserver, observed
 from storage.redis_batch import ScriptBatch
 from storage.redis_fanout import REDIS_DOWN, RedisFanout
 from storage.serial import event_bytes, logged_from, table_bytes, table_from
@@ -60,17 +62,19 @@ TABLE_CACHE = 10_000
 """Tables remembered per process (a table is a few hundred bytes)."""
 
 
-def _guarded(method: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Redis out of reach becomes `EngineUnavailable`."""
+def _guarded(
+    method: Callable[Concatenate[RedisEngine, P], Awaitable[R]],
+) -> Callable[Concatenate[RedisEngine, P], Coroutine[Any, Any, R]]:
+    """Redis out of reach becomes `EngineUnavailable`; each call is timed (`observed`)."""
 
     @functools.wraps(method)
-    async def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+    async def guarded(self: RedisEngine, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return await method(*args, **kwargs)
+            return await method(self, *args, **kwargs)
         except REDIS_DOWN as exc:
             raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
 
-    return guarded
+    return observed(guarded)
 
 
 def _glob_escaped(text: str) -> str:
@@ -95,7 +99,10 @@ class RedisEngine:
         history: int = DEFAULT_HISTORY,
         idle_ttl: float = IDLE_TTL,
         sweep: float = 2.0,
+        observer: EngineObserver = UNOBSERVED,
     ) -> None:
+        self.observer = observer
+        """Told how long each call took (`storage.observe`)."""
         self._client = client
         self._prefix = prefix
         self._history = history
@@ -306,6 +313,7 @@ class RedisEngine:
         current = await self._client.hget(self._key("s", session), "seq")
         await self._fanout.subscribe(session, listener, int(current or 0))
 
+    @observed
     async def unsubscribe(self, session: SessionId, listener: Listener) -> None:
         await self._fanout.unsubscribe(session, listener)
 

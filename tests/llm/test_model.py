@@ -16,15 +16,16 @@ from llm.client import Budgets
 from llm.endpoints import Breaker, Endpoints, State, endpoint_bases
 from llm.fallback import FallbackNarrator
 from llm.http_client import HTTPClient
-from llm.metrics import NarrationMetrics
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Piece, overall_source
 from llm.templates import recap
 from protocol.types import NarrationKind
+from realtime.metrics import Metrics
 from storage.memory import MemoryEngine
 from tests.llm.samples import facts
 from tests.llm.scripted import Reply, Request, ScriptedServer, answer, scripted, sse
 from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content
+from tests.support.metrics import by_label, value
 
 QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
 
@@ -58,7 +59,7 @@ def busy() -> Reply:
 @dataclass
 class Rig:
     narrator: ModelNarrator
-    metrics: NarrationMetrics
+    metrics: Metrics
     engine: MemoryEngine
     endpoints: Endpoints
     http: ScriptedServer
@@ -68,14 +69,21 @@ class Rig:
         """The endpoint's slots in the engine."""
         return f"llm:{self.http.base_url}"
 
+    def fallbacks(self) -> dict[str, float]:
+        return by_label(self.metrics, "maratang_narration_fallbacks_total", "reason")
+
+    def breaker_open(self) -> float:
+        address = self.http.base_url.removeprefix("http://")
+        return value(self.metrics, "maratang_llm_breaker_open", endpoint=address)
+
 
 @contextlib.asynccontextmanager
 async def rig(server: Server, slots: int = 4, queue: float = 0.2) -> AsyncIterator[Rig]:
     async with scripted(server) as http:
         client = HTTPClient()
-        endpoints = Endpoints.from_urls(client, http.base_url, failures=2, cooldown=0.1)
+        metrics = Metrics()
+        endpoints = Endpoints.from_urls(client, http.base_url, 2, 0.1, metrics)
         config = ModelConfig(Sampling("kanana", 300, 0.7, 0.9), QUICK, slots, queue)
-        metrics = NarrationMetrics()
         engine = MemoryEngine()
         fallback = FallbackNarrator(tokens_per_second=10_000, step=0.001)
         narrator = ModelNarrator(client, endpoints, engine, fallback, config, metrics, "hub-1")
@@ -96,8 +104,10 @@ async def test_the_model_tells_the_whole_story() -> None:
         pieces = await tell(r)
     assert "".join(p.text for p in pieces) == STORY
     assert overall_source(p.source for p in pieces) == "llm"
-    assert r.metrics.ttft.count == 1
-    assert r.metrics.in_flight == 0
+    assert value(r.metrics, "maratang_llm_time_to_first_token_seconds_count") == 1
+    assert value(r.metrics, "maratang_llm_time_per_output_token_seconds_count") == 1
+    assert value(r.metrics, "maratang_llm_requests_in_flight") == 0
+    assert r.fallbacks() == {}
 
 
 async def test_the_prompt_carries_the_facts_and_a_length_budget() -> None:
@@ -119,22 +129,22 @@ async def test_a_model_failing_mid_story_is_finished_by_the_fallback() -> None:
     text = "".join(p.text for p in pieces)
     assert text == "문이\n" + recap(facts("tasting"))
     assert overall_source(p.source for p in pieces) == "mixed"
-    assert r.metrics.fallbacks == {"error": 1}
+    assert r.fallbacks() == {"error": 1}
 
 
 async def test_a_refused_request_is_told_by_the_fallback_alone() -> None:
     async with rig(Server([busy])) as r:
         pieces = await tell(r)
     assert {p.source for p in pieces} == {"fallback"}
-    assert r.metrics.fallbacks == {"refused": 1}
+    assert r.fallbacks() == {"refused": 1}
 
 
 async def test_a_stall_is_counted_and_handed_over() -> None:
     async with rig(Server([lambda: sse([ROLE, content("문이"), ""], [0, 0, 9])])) as r:
         pieces = await tell(r)
     assert pieces[0] == Piece("문이", "llm")
-    assert r.metrics.stalls == 1
-    assert r.metrics.fallbacks == {"stall": 1}
+    assert value(r.metrics, "maratang_llm_stalls_total") == 1
+    assert r.fallbacks() == {"stall": 1}
 
 
 async def test_a_narration_that_finds_no_slot_waits_then_falls_back() -> None:
@@ -145,8 +155,8 @@ async def test_a_narration_that_finds_no_slot_waits_then_falls_back() -> None:
         pieces = await tell(r)
         assert 0.2 <= loop.time() - began < 1.0
     assert {p.source for p in pieces} == {"fallback"}
-    assert r.metrics.fallbacks == {"busy": 1}
-    assert r.metrics.waiting == 0
+    assert r.fallbacks() == {"busy": 1}
+    assert value(r.metrics, "maratang_llm_narrations_waiting") == 0
 
 
 async def test_a_slot_is_given_back_after_the_narration() -> None:
@@ -180,19 +190,23 @@ async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() 
     server = Server([busy, busy, story])
     async with rig(server) as r:
         await tell(r)
+        assert r.breaker_open() == 0
         await tell(r)  # the second failure in a row opens the breaker
         assert r.endpoints.all[0].breaker.state is State.OPEN
+        assert r.breaker_open() == 1
         pieces = await tell(r)
         assert len(server.chats) == 2  # no call while open
-        assert r.metrics.fallbacks["unavailable"] == 1
+        assert r.fallbacks()["unavailable"] == 1
         assert {p.source for p in pieces} == {"fallback"}
         while r.endpoints.all[0].breaker.state is State.OPEN:  # cooldown 0.1 s, then a probe
             r.endpoints.ready()
             await asyncio.sleep(0.02)
         assert server.probes == 1
+        assert r.breaker_open() == 1  # probing: half-open
         pieces = await tell(r)
         assert "".join(p.text for p in pieces) == STORY
         assert r.endpoints.all[0].breaker.state is State.CLOSED
+        assert r.breaker_open() == 0
 
 
 async def test_an_unreachable_endpoint_fails_its_probe() -> None:
@@ -245,5 +259,5 @@ async def test_closing_the_narration_early_closes_the_request_and_frees_the_slot
         async with contextlib.aclosing(stream):
             assert await anext(stream) == Piece("문이", "llm")
         await asyncio.wait_for(r.http.served[0].left.wait(), 1)  # the server saw it go
-        assert r.metrics.in_flight == 0
+        assert value(r.metrics, "maratang_llm_requests_in_flight") == 0
         assert await r.engine.acquire_slot(r.pool, "next", 1, 60)

@@ -1,4 +1,4 @@
-"""What the model is asked, and the metrics it leaves behind."""
+"""What the model is asked."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import dataclasses
 import orjson
 
 from llm.facts import Tasting
-from llm.metrics import NarrationMetrics
 from llm.prompts import SYSTEM_EN, SYSTEM_KO, max_tokens, messages
 from protocol.types import NAME_LENGTH, clean_name
 from tests.llm.samples import NURSE, facts
@@ -81,22 +80,3 @@ def test_the_length_budget_grows_with_the_players_under_the_ceiling() -> None:
 def test_a_takeover_continues_the_assistants_text() -> None:
     chat = messages(facts("entrance"), already="딸랑")
     assert chat[-1] == {"role": "assistant", "content": "딸랑"}
-
-
-def test_metrics_render_in_the_prometheus_text_format() -> None:
-    metrics = NarrationMetrics()
-    metrics.ttft.observe(0.3)
-    metrics.ttft.observe(5.0)
-    metrics.narrations["mixed"] += 2
-    metrics.fallbacks["stall"] += 1
-    metrics.in_flight = 3
-    text = metrics.render()
-    lines = text.splitlines()
-    assert 'maratang_llm_time_to_first_token_seconds_bucket{le="0.5"} 1' in lines
-    assert 'maratang_llm_time_to_first_token_seconds_bucket{le="+Inf"} 2' in lines
-    assert "maratang_llm_time_to_first_token_seconds_count 2" in lines
-    assert 'maratang_narrations_total{source="mixed"} 2' in lines
-    assert 'maratang_llm_fallbacks_total{reason="stall"} 1' in lines
-    assert "maratang_llm_requests_in_flight 3" in lines
-    assert "# TYPE maratang_llm_stalls_total counter" in lines
-    assert text.endswith("\n")

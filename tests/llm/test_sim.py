@@ -16,6 +16,7 @@ from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
 from llm.http_client import HTTPClient
 from llm.sim_config import DEFAULT_MODEL, SimConfig
+from tests.support.metrics import scrape, total
 from tests.support.server import Server, running_sim
 from tests.support.sim import configure, sim_stats, until
 
@@ -152,17 +153,56 @@ async def test_bad_requests_get_vllms_errors(
     assert error["code"] == status
 
 
+VLLM_METRICS = {
+    "vllm:num_requests_running": "gauge",
+    "vllm:num_requests_waiting": "gauge",
+    "vllm:kv_cache_usage_perc": "gauge",
+    "vllm:time_to_first_token_seconds": "histogram",
+    "vllm:inter_token_latency_seconds": "histogram",
+    "vllm:e2e_request_latency_seconds": "histogram",
+    "vllm:prompt_tokens": "counter",
+    "vllm:generation_tokens": "counter",
+    "vllm:request_success": "counter",
+    "vllm:num_preemptions": "counter",
+}
+"""vLLM's metrics the simulator serves, by family name (a counter's without `_total`)."""
+
+
 async def test_models_health_and_metrics_answer_like_vllm(sim: Server) -> None:
-    await read(sim, body())
+    before = await scrape(sim.base_url)
+    await read(sim, body())  # 20 tokens, one a chunk
+    after = await scrape(sim.base_url)
     async with httpx.AsyncClient() as client:
         models = (await client.get(f"{sim.base_url}/v1/models")).json()
         health = await client.get(f"{sim.base_url}/health")
-        metrics = (await client.get(f"{sim.base_url}/metrics")).text
     assert models["data"][0]["id"] == DEFAULT_MODEL
     assert models["data"][0]["max_model_len"] == 8192
     assert (health.status_code, health.content) == (200, b"")
-    assert "vllm:num_requests_running{" in metrics
-    assert 'finished_reason="stop"} ' in metrics
+    assert {name: after[name].type for name in VLLM_METRICS} == VLLM_METRICS
+    for sample in (s for name in VLLM_METRICS for s in after[name].samples):
+        assert (sample.labels["model_name"], sample.labels["engine"]) == (DEFAULT_MODEL, "0")
+
+    def grew(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert grew("vllm:request_success_total", finished_reason="stop") == 1
+    assert grew("vllm:generation_tokens_total") == 21  # with the stop token
+    assert grew("vllm:time_to_first_token_seconds_count") == 1
+    assert grew("vllm:inter_token_latency_seconds_count") == 19
+    assert grew("vllm:e2e_request_latency_seconds_count") == 1
+    assert total(after, "vllm:num_preemptions_total") == 0
+
+
+async def test_the_kv_cache_use_is_the_running_share_of_the_slots(sim: Server) -> None:
+    await configure(sim, max_num_seqs=4, tps=20.0, output_tokens=40)
+    reading = asyncio.create_task(read(sim, body()))
+    await until(sim, lambda s: s["running"] == 1)
+    found = await scrape(sim.base_url)
+    reading.cancel()
+    await asyncio.gather(reading, return_exceptions=True)
+    assert total(found, "vllm:num_requests_running") == 1
+    assert total(found, "vllm:kv_cache_usage_perc") == 0.25
+    await until(sim, lambda s: s["running"] == 0)
 
 
 async def test_fault_503_refuses_before_streaming(sim: Server) -> None:

@@ -12,10 +12,10 @@ import pytest
 from game import commands as c
 from game.effects import GraceEnds, RoundDue, timer_key
 from llm.fallback import FallbackNarrator
-from llm.metrics import NarrationMetrics
 from protocol.events import Logged, NarrationDelta, NarrationEnd, NarrationStart
 from protocol.types import PlayerId, PlayerView, SessionId
 from realtime.clock import now_ms
+from realtime.metrics import Metrics
 from realtime.service import TableService
 from realtime.settings import Settings
 from storage.engine import Deadline, Snapshot
@@ -59,7 +59,7 @@ async def house() -> AsyncIterator[House]:
     service = TableService(
         engine,
         FallbackNarrator(2000),
-        NarrationMetrics(),
+        Metrics(),
         NoRecords(),
         settings,
         lambda: None,

@@ -12,8 +12,10 @@ import pytest
 
 from game.state import Seat, Table
 from protocol.types import PlayerId, SessionId
+from realtime.metrics import Metrics
 from storage.engine import Snapshot
 from storage.postgres import Db, PostgresRecords
+from tests.support.metrics import value
 from tests.support.postgres import count, create_database, database_url, drop_database, migrate
 
 TABLE = Table(SessionId("s_recordstest1"), "ABCDEF", seed=1, seats=(Seat(PlayerId("p_a"), "민지"),))
@@ -28,14 +30,14 @@ async def url() -> AsyncIterator[str]:
     await drop_database(name)
 
 
-async def running(url: str, **options: int) -> PostgresRecords:
-    records = PostgresRecords(url, snapshot_seconds=600, **options)
+async def running(url: str, metrics: Metrics, max_pending: int = 10_000) -> PostgresRecords:
+    records = PostgresRecords(url, 600, max_pending, observer=metrics)
     await records.start()
     return records
 
 
 async def test_the_newest_snapshot_wins_whatever_order_they_are_written_in(url: str) -> None:
-    records = await running(url)
+    records = await running(url, Metrics())
     try:
         records.snapshot(Snapshot(replace(TABLE, round=2), version=5, seq=30), now=True)
         await records.flush(5)
@@ -56,7 +58,8 @@ async def test_a_record_the_database_refuses_is_dropped_alone(
     async def poison(db: Db) -> None:
         await db.execute("SELECT 1 / 0")
 
-    records = await running(url)
+    metrics = Metrics()
+    records = await running(url, metrics)
     try:
         records.session_closed(TABLE.session)
         records._queue(poison)  # a record with a bug in it
@@ -65,8 +68,9 @@ async def test_a_record_the_database_refuses_is_dropped_alone(
             await records.flush(5)
     finally:
         await records.close()
-    assert records.metrics.dropped == 1
-    assert records.metrics.written == 2
+    assert value(metrics, "maratang_records_dropped_total") == 1
+    assert value(metrics, "maratang_records_written_total") == 2
+    assert value(metrics, "maratang_records_pending") == 0
     assert "DROPPED" in caplog.text
     assert await count(url, "SELECT count(*)::int FROM session_snapshots") == 1
 
@@ -74,7 +78,8 @@ async def test_a_record_the_database_refuses_is_dropped_alone(
 async def test_beyond_the_queue_bound_records_are_dropped_loudly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    records = await running("postgresql://postgres@127.0.0.1:1/nowhere", max_pending=2)
+    metrics = Metrics()
+    records = await running("postgresql://postgres@127.0.0.1:1/nowhere", metrics, max_pending=2)
     try:
         with caplog.at_level(logging.WARNING, "maratang.records"):
             for _ in range(3):
@@ -82,11 +87,11 @@ async def test_beyond_the_queue_bound_records_are_dropped_loudly(
             await records.flush(0.5)
     finally:
         await records.close()
-    assert records.metrics.dropped == 1
-    assert records.metrics.retries >= 1
+    assert value(metrics, "maratang_records_dropped_total") == 1
+    assert value(metrics, "maratang_records_retries_total") >= 1
+    assert value(metrics, "maratang_records_pending") == 2  # still waiting when it stopped
     assert "records queue full" in caplog.text
     assert "could not be stored before stopping" in caplog.text
-    assert "maratang_records_dropped_total 1" in records.metrics.render()
 
 
 async def test_pruning_forgets_old_snapshots_and_unneeded_sessions_but_keeps_games(
