@@ -130,6 +130,19 @@ def test_the_api_is_proxied(site: Site) -> None:
     assert_secure(response)
 
 
+def test_the_metrics_and_the_table_inspector_are_not_exposed(app: Server, site: Site) -> None:
+    assert "maratang_sockets_open" in httpx.get(f"{app.base_url}/metrics").text  # the app's own
+    (site.root / "metrics").write_text("maratang_sockets_open 1")  # not even a file of that name
+    (site.root / "admin").mkdir()
+    (site.root / "admin" / "index.html").write_text("<title>inspector</title>")
+    for path in ("/metrics", "/admin", "/admin/", "/admin/api/tables"):
+        response = fetch(site, path)
+        assert response.status == 404, path
+        assert b"maratang_" not in response.body
+        assert b"inspector" not in response.body
+        assert_secure(response)
+
+
 def test_plain_http_redirects_to_https_but_serves_the_acme_challenge(site: Site) -> None:
     moved = fetch(site, "/Build/Game.loader.js", base=site.http)
     assert moved.status == 301

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
 from protocol.codec import JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL
 from tests.support.client import Client, Message, guest
-from tests.support.server import Server, running_server
+from tests.support.redis import delete_prefix, throwaway_prefix
+from tests.support.server import Server, running_server, sockets_held
 
 FAST = ("--fallback-tps", "400")
 FAST_ENV = {"MARATANG_COALESCE_MS": "20"}
@@ -19,6 +20,14 @@ FAST_ENV = {"MARATANG_COALESCE_MS": "20"}
 async def close_clients() -> AsyncIterator[None]:
     yield
     await Client.close_all()
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A throwaway key prefix on the tests' Redis, emptied after the test."""
+    value = throwaway_prefix()
+    yield value
+    await delete_prefix(value)
 
 
 @pytest.fixture
@@ -85,3 +94,38 @@ async def play_round(table: Table, number: int) -> None:
             "bowl.submit", round=number, ingredients=BOWLS[i % len(BOWLS)], spice=i % 5
         )
         assert answer["t"] == "ack", answer
+
+
+async def play_game(table: Table, rounds: int) -> list[str]:
+    """Start the game and play its `rounds`; the narrations told, as every player saw them
+    end (the finale last)."""
+    assert (await table.host.request("game.start"))["t"] == "ack"
+    for number in range(1, rounds + 1):
+        await play_round(table, number)
+    for seat in table.seats:
+        await seat.client.wait_for(lambda m: m["t"] == "narration.end" and m["nid"] == "finale", 30)
+    return [m["nid"] for m in table.host.received if m["t"] == "narration.end"]
+
+
+async def leave_one_by_one(table: Table) -> None:
+    """Close the sockets of a finished game one after another, each once the players still
+    there heard that the one before is away: every frame the server sends is read."""
+    for i, seat in enumerate(table.seats):
+        await seat.client.close()
+        for other in table.seats[i + 1 :]:
+            await other.client.wait_for(away(seat.player["id"]))
+
+
+def away(player: str) -> Callable[[Message], bool]:
+    return lambda m: m["t"] == "player.away" and m["player"] == player
+
+
+async def both_workers_hold_sockets(server: Server, most: int = 20) -> list[Client]:
+    """Sockets past their hello until each worker holds one (the kernel hands a new socket
+    to whichever worker accepts first)."""
+    clients: list[Client] = []
+    while not clients or any(sockets_held(pid, server.port) == 0 for pid in server.workers()):
+        assert len(clients) < most, "every socket went to one worker"
+        token, _ = await guest(server.base_url, f"관객{len(clients)}")
+        clients.append(await Client.hello(server.ws_url, token))
+    return clients

@@ -20,6 +20,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = re.compile(r"Uvicorn running on http://([\d.]+):(\d+)")
+WORKER = re.compile(r"Started server process \[(\d+)\]")
 CHECKOUT_PROGRAM = (sys.executable, "-m", "realtime.cli")
 """`maratang` as run from this checkout, by the interpreter running the tests."""
 
@@ -52,6 +53,26 @@ class Server:
     def said(self, text: str) -> bool:
         """Whether the server's output so far contains `text`."""
         return text in "".join(self.output)
+
+    def workers(self) -> list[int]:
+        """The pids of every worker started so far, replacements included, in order."""
+        return [int(pid) for pid in WORKER.findall("".join(self.output))]
+
+
+def sockets_held(pid: int, port: int) -> int:
+    """How many established connections to `port` the process `pid` holds (from /proc)."""
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            held += target.startswith("socket:[") and target[8:-1] in established
+    return held
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
