@@ -18,7 +18,7 @@ from bench.procs import free_port, stop, wait_for_port
 def running_exporter(
     program: str, flags: Sequence[str] = (), env: Mapping[str, str] | None = None
 ) -> Iterator[str]:
-    """`program` with `flags` and `env`, listening on a free port; yields its /metrics URL."""
+    """`program` with `flags` and `env`, listening on a free port; yields its `host:port`."""
     port = free_port()
     process = subprocess.Popen(
         [program, *flags, f"--web.listen-address=127.0.0.1:{port}"],
@@ -28,12 +28,13 @@ def running_exporter(
     )
     try:
         wait_for_port(process, port, program, 10)
-        yield f"http://127.0.0.1:{port}/metrics"
+        yield f"127.0.0.1:{port}"
     finally:
         stop(process, 10)
 
 
-def scrape(url: str) -> str:
-    answer = httpx.get(url, timeout=10)
+def scrape(target: str) -> str:
+    """The /metrics answer of the part at `host:port`."""
+    answer = httpx.get(f"http://{target}/metrics", timeout=10)
     answer.raise_for_status()
     return answer.text
