@@ -21,7 +21,7 @@ from tests.support.server import ROOT
 
 DEPLOY = ROOT / "deploy"
 SCHEMA = json.loads((DEPLOY / "schemas" / "compose-spec.json").read_text())
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|_TOKEN$|API_KEY")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_TOKEN$|API_KEY|_PASS$")
 VOLUMES = {
     "pg_data",
     "redis_data",
@@ -29,7 +29,13 @@ VOLUMES = {
     "webgl_build",
     "letsencrypt",
     "certbot_www",
+    "prometheus_data",
+    "grafana_data",
 }
+MONITORING = {"prometheus", "grafana", "redis-exporter", "postgres-exporter", "node-exporter"}
+"""The services of the `monitoring` profile; every other service runs without a profile."""
+PINNED = re.compile(r"^[a-z0-9./_-]+:v?\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$")
+"""An image named with its full version (`prom/prometheus:v3.5.0`, `postgres:16.6-bookworm`)."""
 
 
 def compose(name: str) -> dict[str, Any]:
@@ -56,17 +62,80 @@ def test_every_service_has_a_healthcheck_a_restart_policy_and_the_network(name: 
         assert spec.get("networks") == ["maratang-net"], service
 
 
-def test_in_production_only_nginx_publishes_ports() -> None:
+def test_in_production_only_nginx_publishes_ports_beyond_the_loopback() -> None:
     services = compose("prod")["services"]
-    published = {name for name, spec in services.items() if spec.get("ports")}
-    assert published == {"nginx"}
+    public = {
+        name
+        for name, spec in services.items()
+        for port in spec.get("ports", [])
+        if not port.startswith("127.0.0.1:")
+    }
+    assert public == {"nginx"}
     assert services["nginx"]["ports"] == ["80:80", "443:443"]
+    # /metrics and /admin, and Grafana: an operator's SSH tunnel reaches them, nobody else
+    assert services["app"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
+    published = {name for name, spec in services.items() if spec.get("ports")}
+    assert published == {"nginx", "app", "grafana"}
+
+
+def test_every_image_is_pinned_to_a_version() -> None:
+    for name, spec in compose("prod")["services"].items():
+        image = spec["image"].split("${", 1)[0]
+        if name == "app":  # built here, tagged with the release
+            assert spec["image"] == "maratang:${MARATANG_VERSION:-0.1.0}"
+            continue
+        assert PINNED.match(image), f"{name}: {image}"
+
+
+def test_monitoring_runs_only_with_its_profile() -> None:
+    services = compose("prod")["services"]
+    profiled = {name for name, spec in services.items() if "profiles" in spec}
+    assert profiled == MONITORING
+    for name in MONITORING:
+        assert services[name]["profiles"] == ["monitoring"], name
+    for name, spec in services.items():  # nothing outside the profile waits for it
+        if name not in MONITORING:
+            assert not set(spec.get("depends_on", {})) & MONITORING, name
+    assert services["grafana"]["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+
+
+def test_monitoring_mounts_its_configuration_read_only_and_keeps_its_data() -> None:
+    services = compose("prod")["services"]
+    assert "./prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    assert "prometheus_data:/prometheus" in services["prometheus"]["volumes"]
+    assert "grafana_data:/var/lib/grafana" in services["grafana"]["volumes"]
+    command = services["prometheus"]["command"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in command
+    for path in ("prometheus/prometheus.yml", "prometheus/alerts.yml", "grafana/provisioning"):
+        assert (DEPLOY / path).exists(), path
+
+
+def test_grafana_needs_an_admin_password_and_stays_private() -> None:
+    grafana = compose("prod")["services"]["grafana"]
+    env = grafana["environment"]
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-}"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    # a missing password stops the container rather than letting admin/admin in
+    script = grafana["entrypoint"][-1]
+    assert 'test -n "$$GF_SECURITY_ADMIN_PASSWORD" ||' in script
+    assert script.endswith("exec /run.sh")
+
+
+def test_the_exporters_watch_the_deployment_s_redis_and_postgresql() -> None:
+    services = compose("prod")["services"]
+    assert services["redis-exporter"]["environment"] == {"REDIS_ADDR": "redis://redis:6379"}
+    postgres = services["postgres-exporter"]["environment"]
+    assert postgres["DATA_SOURCE_URI"] == "db:5432/maratang?sslmode=disable"
+    assert postgres["DATA_SOURCE_USER"] == services["db"]["environment"]["POSTGRES_USER"]
+    assert postgres["DATA_SOURCE_PASS"].startswith("${POSTGRES_PASSWORD")
 
 
 def test_production_has_the_planned_services_volumes_and_start_order() -> None:
     plan = compose("prod")
     services = plan["services"]
-    assert set(services) == {"nginx", "app", "db", "redis", "vllm", "certbot"}
+    assert set(services) == {"nginx", "app", "db", "redis", "vllm", "certbot"} | MONITORING
     assert set(plan["volumes"]) == VOLUMES
     assert plan["networks"] == {"maratang-net": {"driver": "bridge"}}
     assert services["app"]["depends_on"] == {
@@ -167,3 +236,5 @@ def test_the_build_context_leaves_out_tests_docs_secrets_caches_and_the_unity_pa
         assert entry in ignored, entry
     for client_side in ("webgl/js/tests", "webgl/unity", "webgl/template"):  # not the page
         assert client_side in ignored, client_side
+    for monitoring in ("deploy/prometheus", "deploy/grafana"):
+        assert monitoring in ignored, monitoring
