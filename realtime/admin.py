@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from protocol.events import Logged
 from protocol.types import SessionId
 from realtime import admin_tables, records_api
+from realtime.census import live_tables
 from realtime.http import error_response
 from realtime.records_api import bounded, unreachable
 from realtime.runtime import Runtime
@@ -146,13 +147,16 @@ async def tables(request: Request) -> Response:
     if limit is None:
         return error_response(400, "invalid", f"limit must be 1 to {MAX_TABLES}", "limit")
     try:
-        found, more = await admin_tables.live_tables(runtime, limit)
+        found, more = await live_tables(runtime.engine, limit)
         narration = await admin_tables.narration_queues(runtime)
     except EngineUnavailable:
         return _store_unreachable()
     return JSONResponse(
         {
-            "tables": [admin_tables.table_summary(runtime, snapshot) for snapshot in found],
+            "tables": [
+                admin_tables.table_summary(runtime, snapshot)
+                for snapshot in sorted(found, key=lambda s: s.table.session)
+            ],
             "more": more,
             "narration": narration,
             "records": admin_tables.records_queue(runtime),

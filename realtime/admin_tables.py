@@ -22,22 +22,8 @@ from realtime.connection import Connection
 from realtime.runtime import Runtime
 from storage.engine import Snapshot, lane
 
-LOADS_AT_ONCE = 100
 SPECTATOR = PlayerId("")
 """Nobody seated: the table as someone who sees every seat but no one's own bowl."""
-
-
-async def live_tables(runtime: Runtime, limit: int) -> tuple[list[Snapshot], bool]:
-    """Up to `limit` live tables, by session id; whether there may be more. Loaded
-    `LOADS_AT_ONCE` at a time: the engine's connections are shared with the games."""
-    engine = runtime.engine
-    sessions = await engine.sessions(limit)
-    found: list[Snapshot] = []
-    for start in range(0, len(sessions), LOADS_AT_ONCE):
-        batch = sessions[start : start + LOADS_AT_ONCE]
-        loaded = await asyncio.gather(*(engine.load(session) for session in batch))
-        found += [snapshot for snapshot in loaded if snapshot is not None]  # else gone since
-    return sorted(found, key=lambda s: s.table.session), len(sessions) >= limit
 
 
 def table_summary(runtime: Runtime, snapshot: Snapshot) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
-from storage.engine import Engine, EngineUnavailable
+from storage.engine import Engine, EngineUnavailable, Snapshot
 
 CENSUS_LIMIT = 10_000
 CENSUS_SECONDS = 5.0
@@ -45,14 +45,23 @@ class TableCensus:
             return counted
 
     async def _count(self) -> Mapping[str, int]:
-        phases: Counter[str] = Counter()
-        sessions = await self._engine.sessions(self._limit)
-        for start in range(0, len(sessions), LOADS_AT_ONCE):
-            batch = sessions[start : start + LOADS_AT_ONCE]
-            loads = (self._engine.load(session) for session in batch)
-            for snapshot in await asyncio.gather(*loads, return_exceptions=True):
-                if isinstance(snapshot, BaseException):
-                    raise snapshot  # once every load of the batch has ended
-                if snapshot is not None:  # gone since it was listed
-                    phases[snapshot.table.phase] += 1
-        return phases
+        found, _ = await live_tables(self._engine, self._limit)
+        return Counter(snapshot.table.phase for snapshot in found)
+
+
+async def live_tables(engine: Engine, limit: int) -> tuple[list[Snapshot], bool]:
+    """Up to `limit` live tables, in no particular order; whether there may be more. Loaded
+    `LOADS_AT_ONCE` at a time: the engine's connections are shared with the games. Raises
+    `EngineUnavailable` once every load of the batch it failed in has ended."""
+    sessions = await engine.sessions(limit)
+    found: list[Snapshot] = []
+    for start in range(0, len(sessions), LOADS_AT_ONCE):
+        batch = sessions[start : start + LOADS_AT_ONCE]
+        for snapshot in await asyncio.gather(
+            *(engine.load(session) for session in batch), return_exceptions=True
+        ):
+            if isinstance(snapshot, BaseException):
+                raise snapshot
+            if snapshot is not None:  # else gone since it was listed
+                found.append(snapshot)
+    return found, len(sessions) >= limit
