@@ -270,7 +270,7 @@ def socket_lines(lines: list[dict[str, Any]], session: str, host: str, other: st
     """Each socket's lines name its player, and its table once seated."""
     welcomes = [line for line in lines if line["message"].startswith("welcome (")]
     assert {line["player"] for line in welcomes} == {host, other}
-    resumed = [written(line) for line in welcomes if "resuming" in line["message"]]
+    resumed = [written(line) for line in welcomes if " after seq " in line["message"]]
     assert resumed == [(session, other)]
     (refusal,) = (line for line in lines if "session.settings not done" in line["message"])
     assert written(refusal) == (session, host)
@@ -279,7 +279,12 @@ def socket_lines(lines: list[dict[str, Any]], session: str, host: str, other: st
 def table_lines(lines: list[dict[str, Any]], session: str) -> None:
     """A narration's lines name its table and no player (though a player's command started
     it); the work of no one in particular names no one."""
-    (refused,) = (line for line in lines if "r1.entrance of" in line["message"])
+    (refused,) = (
+        line
+        for line in lines
+        if "narration r1.entrance of" in line["message"]
+        and "handed to the fallback" in line["message"]
+    )
     assert written(refused) == (session, None)
     for logger, words in [
         ("maratang.redis", "pub/sub connection lost"),
