@@ -19,7 +19,7 @@ from tests.realtime.conftest import FAST_ENV, Table, open_table, play_round
 from tests.realtime.test_many_processes import cluster_env, table_across
 from tests.realtime.test_settings_and_cli import run_cli
 from tests.support.client import Message
-from tests.support.postgres import create_database, database_url, drop_database, migrate
+from tests.support.postgres import database_url
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server, running_sim
@@ -345,15 +345,6 @@ async def test_every_process_lists_every_table_whoever_holds_its_players(prefix:
 
 
 # Finished games in PostgreSQL ---------------------------------------------------------------
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    name = await create_database()
-    result = migrate(database_url(name))
-    assert result.returncode == 0, result.stderr
-    yield name
-    await drop_database(name)
 
 
 async def test_a_finished_game_is_read_from_the_database(database: str) -> None:

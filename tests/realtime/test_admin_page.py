@@ -14,7 +14,7 @@ from tests.realtime.conftest import FAST_ENV, open_table
 from tests.realtime.test_admin import ON, TOKEN
 from tests.realtime.test_records import play_game, recorded
 from tests.support.client import Message
-from tests.support.postgres import create_database, database_url, drop_database, migrate
+from tests.support.postgres import database_url
 from tests.support.server import Server, running_server
 from tests.webgl.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Tab
 
@@ -37,15 +37,6 @@ async def chromium() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    name = await create_database()
-    result = migrate(database_url(name))
-    assert result.returncode == 0, result.stderr
-    yield name
-    await drop_database(name)
 
 
 async def finished_game(url: str) -> tuple[str, list[Message]]:

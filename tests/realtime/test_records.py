@@ -16,7 +16,7 @@ from tests.realtime.conftest import Table, open_table, play_round, sit
 from tests.realtime.test_many_processes import cluster_env
 from tests.support.client import Client, guest
 from tests.support.metrics import scrape, total, until_total
-from tests.support.postgres import count, create_database, database_url, drop_database, migrate
+from tests.support.postgres import count, database_url
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server
@@ -24,16 +24,6 @@ from tests.support.server import Server, running_server
 FAST = ("--fallback-tps", "400")
 BOWL = ["bok_choy", "enoki", "beef"]
 ENV = {"MARATANG_COALESCE_MS": "20", "MARATANG_SNAPSHOT_SECONDS": "0.2"}
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    """A migrated throwaway database; its name."""
-    name = await create_database()
-    result = migrate(database_url(name))
-    assert result.returncode == 0, result.stderr
-    yield name
-    await drop_database(name)
 
 
 @pytest.fixture
