@@ -7,14 +7,16 @@
     GET /admin/api/games[?limit=&before=]                   finished games, newest first
     GET /admin/api/games/{game}                             a finished game's record
 
-Off unless `MARATANG_ADMIN_TOKEN` is set: then none of these paths exists. The API answers
-only a request carrying the token as `Authorization: Bearer <token>` (never in the URL: URLs
-end up in logs); the page and its script hold no data and load without it, then ask the
-operator for the token. Errors are the API's (`{"error": {"code", "message"}}`).
+Off unless `MARATANG_ADMIN_TOKEN` is set: then none of these paths exists. Every request under
+`/admin`, the page and its files included, needs the token: as the password of HTTP Basic
+authentication (any user name), which the browser asks for at its own prompt and then sends
+with the page's requests, or as `Authorization: Bearer <token>` from a script; never in the URL
+(URLs end up in logs). Errors are the API's (`{"error": {"code", "message"}}`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
@@ -22,8 +24,8 @@ from importlib import resources
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol.events import Logged
@@ -52,10 +54,9 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
 }
-"""The page runs only its own script and style, talks only to this server, and cannot be
-framed; a form submitted without the script (which would put the token in a URL) is blocked."""
+"""The page runs only its own script and style, talks only to this server, submits no form
+and cannot be framed."""
 ASSETS = {
     "": ("index.html", "text/html; charset=utf-8"),
     "inspector.js": ("inspector.js", "text/javascript; charset=utf-8"),
@@ -65,24 +66,26 @@ ASSETS = {
 
 
 def routes(token: str) -> list[BaseRoute]:
-    """The inspector's routes; none when `token` is empty (the inspector is off)."""
+    """The inspector's routes; none when `token` is empty (the inspector is off). Every path
+    under `/admin`, known or not, passes the gate before it is routed."""
     if not token:
         return []
-    api = Router(
-        routes=[
-            Route("/tables", tables),
-            Route("/tables/{session}", table),
-            Route("/tables/{session}/events", events),
-            Route("/games", games),
-            Route("/games/{game}", records_api.game),
-        ]
-    )
     page = page_files()
-    return [
-        Route("/admin", page, methods=["GET"]),
-        Mount("/admin/api", app=AdminGate(api, token)),
-        Route("/admin/{name:str}", page, methods=["GET"]),
-    ]
+    gate = AdminGate(
+        Router(
+            routes=[
+                Route("/admin", page, methods=["GET"]),
+                Route("/admin/api/tables", tables),
+                Route("/admin/api/tables/{session}", table),
+                Route("/admin/api/tables/{session}/events", events),
+                Route("/admin/api/games", games),
+                Route("/admin/api/games/{game}", records_api.game),
+                Route("/admin/{name:str}", page, methods=["GET"]),
+            ]
+        ),
+        token,
+    )
+    return [Route("/admin", gate), Route("/admin/{path:path}", gate)]
 
 
 def page_files() -> Callable[[Request], Awaitable[Response]]:
@@ -102,13 +105,21 @@ def page_files() -> Callable[[Request], Awaitable[Response]]:
     return serve
 
 
+REALM = 'Basic realm="Maratang table inspector", charset="UTF-8"'
+"""The challenge of a refusal: a browser answers it with its own prompt for the token."""
+REFUSAL = (
+    "the table inspector needs the admin token: as the password of HTTP Basic "
+    "authentication (any user name), or as Authorization: Bearer <token>"
+)
+
+
 class AdminGate:
-    """Lets a request through to the API only with the admin token; every answer, the
-    refusals included, is marked never to be cached."""
+    """Lets a request through only with the admin token; every answer, the refusals
+    included, is marked never to be cached."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._digest = _digest(token)
+        self._digest = _digest(token.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def uncached(message: Message) -> None:
@@ -117,27 +128,45 @@ class AdminGate:
             await send(message)
 
         if scope["type"] == "http" and not self._admits(Headers(scope=scope)):
-            refusal = error_response(
-                401,
-                "unauthorized",
-                "the table inspector needs the admin token: Authorization: Bearer <token>",
-                headers={"WWW-Authenticate": 'Bearer realm="maratang admin"'},
-            )
-            await refusal(scope, receive, uncached)
+            await _refusal(scope["path"])(scope, receive, uncached)
             return
         await self._app(scope, receive, uncached)
 
     def _admits(self, headers: Headers) -> bool:
-        scheme, _, given = headers.get("authorization", "").partition(" ")
+        given = _token_given(headers.get("authorization", ""))
         # digests of equal length, compared in constant time: neither the token nor its
         # length shows in how long a refusal takes
-        return scheme.lower() == "bearer" and hmac.compare_digest(
-            _digest(given.strip()), self._digest
-        )
+        return given is not None and hmac.compare_digest(_digest(given), self._digest)
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+def _token_given(authorization: str) -> bytes | None:
+    """The bytes of the token an `Authorization` header carries: a bearer token, or the
+    password of Basic credentials, whatever the user name; None from any other header."""
+    scheme, _, credentials = authorization.partition(" ")
+    given = credentials.strip().encode("latin-1")  # the header's bytes, as they came
+    if scheme.lower() == "bearer":
+        return given
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user_and_password = base64.b64decode(given, validate=True)
+    except ValueError:  # not base64
+        return None
+    _, colon, password = user_and_password.partition(b":")
+    return password if colon else None
+
+
+def _refusal(path: str) -> Response:
+    """401 with the Basic challenge: in the API's error shape under `/admin/api/`, as plain
+    text (what the browser shows when its prompt is dismissed) elsewhere."""
+    challenge = {"WWW-Authenticate": REALM}
+    if path.startswith("/admin/api/"):
+        return error_response(401, "unauthorized", REFUSAL, headers=challenge)
+    return PlainTextResponse(REFUSAL + "\n", 401, headers=challenge)
+
+
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
 
 
 async def tables(request: Request) -> Response:

@@ -140,8 +140,9 @@ class Settings:
     """Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, `*` for any): set
     it to nginx's address, or `*` when only nginx can reach the app."""
     admin_token: str = ""
-    """Opens the table inspector (`/admin` and `/admin/api/...`) to whoever sends it as a
-    bearer token; empty: the inspector is off (its paths answer 404)."""
+    """Opens the table inspector (`/admin` and `/admin/api/...`) to whoever sends it, as the
+    password of HTTP Basic authentication or as a bearer token; empty: the inspector is off
+    (its paths answer 404)."""
     webgl_dir: str = str(WEBGL_DIR)
     log_level: str = "info"
     log_format: str = "text"

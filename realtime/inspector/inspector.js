@@ -1,10 +1,10 @@
-// The table inspector's page: reads /admin/api/... with the admin token and shows what it
-// says. Everything the server sends is rendered as text (textContent), never as markup:
-// player names and narrations are written by players and by a model.
+// The table inspector's page: reads /admin/api/... and shows what it says. The browser sends
+// the admin token with each read: it asked for it (HTTP Basic) when it opened the page.
+// Everything the server sends is rendered as text (textContent), never as markup: player
+// names and narrations are written by players and by a model.
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "maratang-admin-token";
   const TABLES_EVERY_MS = 1000;
   const LOG_EVERY_MS = 400;
   const LOG_PAGE = 500;
@@ -24,12 +24,7 @@
   // --- the API ---------------------------------------------------------------------------
 
   async function api(path) {
-    const token = sessionStorage.getItem(TOKEN_KEY) || "";
-    const response = await fetch("/admin/api" + path, {
-      headers: { Authorization: "Bearer " + token },
-      cache: "no-store",
-      credentials: "omit",
-    });
+    const response = await fetch("/admin/api" + path, { cache: "no-store" });
     if (response.status === 401) throw new Refused();
     const body = await response.json().catch(() => null);
     if (!response.ok) {
@@ -70,37 +65,12 @@
     return n < 1024 ? n + " B" : (n / 1024).toFixed(1) + " KiB";
   }
 
-  // --- the token -------------------------------------------------------------------------
-
-  function askForToken(message, refused) {
-    stopAll();
-    $("inspector").hidden = true;
-    $("forget").hidden = true;
-    $("sign-in").hidden = false;
-    const said = $("token-message");
-    said.textContent = message;
-    said.classList.toggle("refused", refused);
-    $("token-input").value = "";
-    $("token-input").focus();
-  }
-
-  function onTokenGiven(event) {
-    event.preventDefault();
-    const token = $("token-input").value.trim();
-    if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    open();
-  }
-
-  function forget() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    askForToken("The token is forgotten. Enter it again to go on.", false);
-  }
+  // --- the status line -------------------------------------------------------------------
 
   function trouble(error) {
     if (error instanceof Refused) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      askForToken("The server refused this token (401). Enter the admin token.", true);
+      stopAll();
+      status("The server refused the admin token (401): if it changed, reload the page.", true);
       return true;
     }
     status("Could not read the server: " + error.message, true);
@@ -461,7 +431,6 @@
   }
 
   function route() {
-    if (!sessionStorage.getItem(TOKEN_KEY)) return;
     const where = wanted();
     const session = where.get("table");
     if (!session) closeTable();
@@ -474,19 +443,7 @@
     else if ($("game").dataset.id !== game) openGame(game);
   }
 
-  function open() {
-    $("sign-in").hidden = true;
-    $("inspector").hidden = false;
-    $("forget").hidden = false;
-    status("Reading the server…");
-    refreshTables();
-    loadGames(false);
-    route();
-  }
-
   document.addEventListener("DOMContentLoaded", () => {
-    $("token-form").addEventListener("submit", onTokenGiven);
-    $("forget").addEventListener("click", forget);
     $("older").addEventListener("click", () => loadGames(true));
     for (const [button, kind] of [["close-table", "table"], ["close-game", "game"]]) {
       $(button).addEventListener("click", (event) => {
@@ -495,7 +452,9 @@
       });
     }
     window.addEventListener("hashchange", route);
-    if (sessionStorage.getItem(TOKEN_KEY)) open();
-    else askForToken($("token-message").textContent.trim(), false);
+    status("Reading the server…");
+    refreshTables();
+    loadGames(false);
+    route();
   });
 })();

@@ -169,11 +169,12 @@ async def finished_record(base_url: str, game: str, timeout: float = 20) -> dict
 
 
 async def inspector_files(base_url: str) -> list[int]:
-    """The statuses of the table inspector's page, script, style and API (with the token):
-    files the installed package must carry beside its code."""
+    """The statuses of the table inspector's page, script, style (with the token, as a
+    browser sends it) and API (as a script sends it): files the installed package must
+    carry beside its code."""
     async with httpx.AsyncClient(base_url=base_url) as http:
         paths = ("/admin", "/admin/inspector.js", "/admin/inspector.css")
-        answers = [await http.get(path) for path in paths]
+        answers = [await http.get(path, auth=("operator", ADMIN_TOKEN)) for path in paths]
         bearer = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         answers.append(await http.get("/admin/api/games", headers=bearer))
     return [answer.status_code for answer in answers]

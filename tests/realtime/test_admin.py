@@ -1,10 +1,11 @@
-"""The table inspector's API (`/admin/api/...`) against a real `maratang serve`: off without a
-token, closed to a request without it, and what it says of tables while they are played, on
-one process and on many, and of finished games in PostgreSQL."""
+"""The table inspector (`/admin` and its API, `/admin/api/...`) against a real `maratang
+serve`: off without a token, closed to a request without it, and what it says of tables while
+they are played, on one process and on many, and of finished games in PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
@@ -24,7 +25,10 @@ from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server, running_sim
 
-TOKEN = secrets.token_hex(32)
+TOKEN = f"{secrets.token_hex(16)}:{secrets.token_hex(16)}"
+"""With a colon in it: a Basic password is all that follows the user name's colon."""
+CHALLENGE = 'Basic realm="Maratang table inspector", charset="UTF-8"'
+PATHS = ("/admin", "/admin/inspector.js", "/admin/inspector.css", "/admin/api/tables")
 ON = {**FAST_ENV, "MARATANG_ADMIN_TOKEN": TOKEN}
 STREAMING = ("--fallback-tps", "20")
 """Slow enough that a narration streams for seconds while the test looks at it."""
@@ -33,11 +37,9 @@ FAST = ("--fallback-tps", "400")
 Answer = dict[str, Any]
 
 
-async def admin(
-    server: Server, path: str, token: str | None = TOKEN, status: int = 200, **params: Any
-) -> Answer:
-    """`GET /admin/api<path>` with the admin token (or `token`), answered with `status`."""
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+async def admin(server: Server, path: str, status: int = 200, **params: Any) -> Answer:
+    """`GET /admin/api<path>` with the admin token, answered with `status`."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=server.base_url) as http:
         answer = await http.get("/admin/api" + path, headers=headers, params=params)
     assert answer.status_code == status, answer.text
@@ -99,19 +101,62 @@ async def test_without_a_token_set_the_inspector_is_not_there() -> None:
     assert [a.status_code for a in answers] == [404, 404, 404]
 
 
-async def test_the_api_refuses_a_request_without_the_right_token(server: Server) -> None:
-    for token in (None, "wrong", TOKEN[:-1], TOKEN + "x", TOKEN.upper()):
-        refused = await admin(server, "/tables", token=token, status=401)
-        assert refused["error"]["code"] == "unauthorized"
-        assert "Bearer" in refused["error"]["message"]
+def basic(user: bytes, password: bytes) -> str:
+    return "Basic " + base64.b64encode(user + b":" + password).decode()
+
+
+WRONG = [
+    *(f"Bearer {token}" for token in ("wrong", TOKEN[:-1], TOKEN + "x", TOKEN.upper())),
+    basic(b"admin", b"wrong"),
+    basic(b"admin", TOKEN.encode()[:-1]),
+    basic(TOKEN.encode(), b""),  # the token as the user name
+    "Basic " + base64.b64encode(TOKEN.encode()).decode(),  # its colon ends a user name
+    "Basic not base64!",
+    f"Token {TOKEN}",
+]
+"""`Authorization` headers that carry another token, or none."""
+RIGHT = [
+    basic(b"operator", TOKEN.encode()),
+    basic(b"", TOKEN.encode()),  # any user name, none included
+    basic("운영자".encode(), TOKEN.encode()),  # in UTF-8
+    basic("opérateur".encode("latin-1"), TOKEN.encode()),  # or not
+    f"Bearer {TOKEN}",
+    f"bearer  {TOKEN}",
+]
+"""`Authorization` headers that carry the token."""
+
+
+async def test_every_inspector_path_refuses_a_request_without_the_right_token(
+    server: Server,
+) -> None:
     async with httpx.AsyncClient(base_url=server.base_url) as http:
-        basic = await http.get("/admin/api/tables", auth=("admin", TOKEN))
-        in_url = await http.get("/admin/api/tables", params={"token": TOKEN})
-        unknown = await http.get("/admin/api/elsewhere")
+        for path in (*PATHS, "/admin/api/elsewhere", "/admin/elsewhere/deeper"):
+            for headers in [{}, *({"Authorization": wrong} for wrong in WRONG)]:
+                refused = await http.get(path, headers=headers)
+                assert refused.status_code == 401, (path, headers)
+                assert refused.headers["www-authenticate"] == CHALLENGE
+                assert refused.headers["cache-control"] == "no-store"
+                assert "Bearer" in refused.text
+                assert "<script" not in refused.text
+            for query in ("token", "access_token", "password"):  # never a token in the URL
+                in_url = await http.get(path, params={query: TOKEN})
+                assert in_url.status_code == 401, (path, query)
+        api = (await http.get("/admin/api/tables")).json()
         page = await http.get("/admin")
-    assert [basic.status_code, in_url.status_code, unknown.status_code] == [401, 401, 401]
-    assert basic.headers["www-authenticate"].startswith("Bearer")
-    assert page.status_code == 200  # the page holds no data: it asks for the token
+    assert api["error"]["code"] == "unauthorized"  # the API's error shape
+    assert "Bearer" in api["error"]["message"]
+    assert page.headers["content-type"].startswith("text/plain")  # shown if the prompt is closed
+
+
+async def test_the_token_opens_every_inspector_path_as_basic_or_bearer(server: Server) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        for right in RIGHT:
+            for path in PATHS:
+                answer = await http.get(path, headers={"Authorization": right})
+                assert answer.status_code == 200, (path, right)
+                assert answer.headers["cache-control"] == "no-store"
+        page = await http.get("/admin", auth=("operator", TOKEN))  # as curl -u sends it
+    assert page.status_code == 200
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp

@@ -1,6 +1,7 @@
-"""The table inspector's page (`/admin`) in headless Chromium against a real server: it asks
-for the token the API wants, then shows a live table's narration as it streams and a
-finished game's narrations from PostgreSQL."""
+"""The table inspector's page (`/admin`) in headless Chromium against a real server: refused
+without the admin token, then, with the token given as the browser gives it (HTTP Basic),
+showing a live table's narration as it streams and a finished game's narrations from
+PostgreSQL; and saying so when the token it was given is refused later."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, HttpCredentials, Page, async_playwright, expect
+from playwright.async_api import Error as BrowserError
 
 from tests.realtime.conftest import FAST_ENV, open_table
-from tests.realtime.test_admin import ON, TOKEN
+from tests.realtime.test_admin import CHALLENGE, ON, TOKEN
 from tests.realtime.test_records import play_game, recorded
 from tests.support.client import Message
 from tests.support.postgres import database_url
@@ -48,18 +50,43 @@ async def finished_game(url: str) -> tuple[str, list[Message]]:
     return game, [m for m in table.host.received if m["t"] == "narration.end"]
 
 
-async def inspector(browser: Browser, server: Server) -> tuple[Tab, Page]:
-    context = await browser.new_context(locale="en-US")
+async def operator(browser: Browser, token: str | None = TOKEN) -> Tab:
+    """A tab whose browser answers a server's prompt for credentials with `token` as the
+    password (or has nothing to answer with)."""
+    given = HttpCredentials(username="operator", password=token) if token else None
+    context = await browser.new_context(locale="en-US", http_credentials=given)
     context.set_default_timeout(WAIT_MS)
     tab = Tab("operator", await context.new_page())
     tab.watch()
-    await tab.page.goto(server.base_url + "/admin")
-    return tab, tab.page
+    return tab
 
 
-async def sign_in(page: Page, token: str) -> None:
-    await page.get_by_test_id("token-input").fill(token)
-    await page.get_by_test_id("token-submit").click()
+async def inspector(browser: Browser, server: Server) -> Tab:
+    """`/admin` opened with the admin token."""
+    tab = await operator(browser)
+    opened = await tab.page.goto(server.base_url + "/admin")
+    assert opened is not None
+    assert opened.status == 200
+    return tab
+
+
+async def refused(browser: Browser, server: Server) -> None:
+    """`/admin` opened without the token answers 401 with the Basic challenge, and with a
+    wrong one too, when the browser shows that answer instead of the page."""
+    url = server.base_url + "/admin"
+    page = (await operator(browser, None)).page
+    async with page.expect_response(url) as answer:
+        # a browser would prompt for the token: headless Chromium has no prompt, and gives up
+        with pytest.raises(BrowserError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+            await page.goto(url)
+    page = (await operator(browser, "not-the-token")).page
+    shown = await page.goto(url)
+    for refusal in (await answer.value, shown):
+        assert refusal is not None
+        assert refusal.status == 401
+        assert await refusal.header_value("www-authenticate") == CHALLENGE
+    await expect(page.locator("body")).to_contain_text("needs the admin token")
+    assert await page.get_by_test_id("tables").count() == 0
 
 
 async def characters(page: Page, more_than: int) -> int:
@@ -68,23 +95,16 @@ async def characters(page: Page, more_than: int) -> int:
     return int(await page.get_by_test_id("narration-text").get_attribute("data-characters") or 0)
 
 
-async def test_the_page_asks_for_the_token_then_shows_live_and_finished_narrations(
+async def test_the_page_needs_the_token_then_shows_live_and_finished_narrations(
     chromium: Browser, database: str
 ) -> None:
     url = database_url(database)
     game, finished = await finished_game(url)
     with running_server(*TELLING, "--database-url", url, env=ON) as server:
         table = await open_table(server, [HOSTILE_NAME, "민지"], rounds=1)
-        tab, page = await inspector(chromium, server)
-
-        await expect(page.get_by_test_id("sign-in")).to_be_visible()
-        await expect(page.get_by_test_id("token-message")).to_contain_text("admin token")
-        assert await page.evaluate("fetch('/admin/api/tables').then(r => r.status)") == 401
-        await sign_in(page, "not-the-token")
-        await expect(page.get_by_test_id("token-message")).to_contain_text("refused this token")
-        await expect(page.get_by_test_id("sign-in")).to_be_visible()
-
-        await sign_in(page, TOKEN)
+        await refused(chromium, server)
+        tab = await inspector(chromium, server)
+        page = tab.page
         row = page.locator(f"tr[data-session='{table.session}']")
         await expect(row).to_contain_text(HOSTILE_NAME)
         assert await page.locator("[data-testid=tables] b").count() == 0  # text, not markup
@@ -116,5 +136,17 @@ async def test_the_page_asks_for_the_token_then_shows_live_and_finished_narratio
         await expect(page.get_by_test_id("table")).to_be_visible()  # both stay open
         assert await page.locator(".status.trouble").count() == 0
 
-    unexpected = [e for e in tab.errors if "status of 401" not in e]
-    assert unexpected == [], "the page showed errors (a blocked script or style among them)"
+    assert tab.errors == [], "the page showed errors (a blocked script or style among them)"
+
+
+async def test_the_page_says_so_when_the_server_refuses_its_token_later(
+    chromium: Browser,
+) -> None:
+    with running_server("--fallback-tps", "400", env=ON) as before:
+        tab = await inspector(chromium, before)
+        status = tab.page.get_by_test_id("status")
+        await expect(status).to_contain_text("Updated")
+    changed = {**ON, "MARATANG_ADMIN_TOKEN": TOKEN + "-changed"}
+    with running_server("--port", str(before.port), env=changed):  # the same origin
+        await expect(status).to_contain_text("refused the admin token (401)")
+        await expect(status).to_have_class(re.compile(r"\btrouble\b"))
