@@ -13,6 +13,8 @@ from pathlib import Path
 from prometheus_client.multiprocess import mark_process_dead
 
 MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+PREFIX = "maratang-metrics-"
+"""A run's own directory is `<temporary folder>/maratang-metrics-<serve's pid>-<random>`."""
 
 
 def bury_dead_workers(directory: Path) -> None:
@@ -44,7 +46,9 @@ def multiprocess_directory(workers: int) -> Iterator[Path | None]:
     if given is None and workers == 1:
         yield None
         return
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="maratang-metrics-"))
+    if not given:
+        _sweep_orphans()
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     _empty(path)
     os.environ[MULTIPROC] = str(path)
     try:
@@ -54,6 +58,14 @@ def multiprocess_directory(workers: int) -> Iterator[Path | None]:
             _empty(path)
         else:
             del os.environ[MULTIPROC]
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _sweep_orphans() -> None:
+    """Remove the directories of runs that are gone without removing theirs (killed)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        owner = path.name.removeprefix(PREFIX).partition("-")[0]
+        if owner.isdigit() and not _alive(int(owner)):
             shutil.rmtree(path, ignore_errors=True)
 
 

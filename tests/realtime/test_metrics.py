@@ -9,6 +9,8 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -217,6 +219,25 @@ def test_several_workers_get_a_directory_of_their_own_for_the_run(
         assert written_by(shared) == set()
     assert written_by(shared) is None
     assert MULTIPROC not in os.environ
+
+
+def test_a_run_removes_the_directories_of_runs_that_were_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MULTIPROC, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen(["true"])  # a process that has ended: no run of its is alive
+    ended.wait()
+    killed = tmp_path / f"maratang-metrics-{ended.pid}-abc"
+    running = tmp_path / f"maratang-metrics-{os.getpid()}-def"
+    for path in (killed, running):
+        path.mkdir()
+        (path / "counter_1.db").write_bytes(b"a run's figures")
+    with multiprocess_directory(workers=2) as shared:
+        assert shared is not None
+        assert shared.name.startswith(f"maratang-metrics-{os.getpid()}-")
+        assert not killed.exists()
+        assert running.exists()  # its owner still runs
 
 
 @pytest.mark.parametrize("folder", ["storage", "llm"])
