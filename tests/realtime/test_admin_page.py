@@ -9,7 +9,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, HttpCredentials, Page, async_playwright, expect
+from playwright.async_api import Browser, HttpCredentials, Page, expect
 from playwright.async_api import Error as BrowserError
 
 from tests.realtime.conftest import FAST_ENV, open_table
@@ -18,7 +18,7 @@ from tests.realtime.test_records import play_game, recorded
 from tests.support.client import Message
 from tests.support.postgres import database_url
 from tests.support.server import Server, running_server
-from tests.webgl.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Tab
+from tests.webgl.test_browser import WAIT_MS, Tab, system_chromium
 
 TELLING = ("--fallback-tps", "12")
 """A narration streams for seconds at this pace: long enough to watch it grow."""
@@ -31,14 +31,8 @@ HOSTILE_NAME = "<b>Bold</b>"
 @pytest.fixture
 async def chromium() -> AsyncIterator[Browser]:
     """The system's Chromium, headless, launched as the game's browser tests launch it."""
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with system_chromium() as launched:
+        yield launched
 
 
 async def finished_game(url: str) -> tuple[str, list[Message]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -76,8 +77,9 @@ def server() -> Iterator[Server]:
         yield running
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@asynccontextmanager
+async def system_chromium() -> AsyncIterator[Browser]:
+    """The system's Chromium, headless (never a browser Playwright would download)."""
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -86,6 +88,12 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with system_chromium() as chromium:
+        yield chromium
 
 
 async def open_tab(browser: Browser, server: Server, name: str, viewport: ViewportSize) -> Tab:
