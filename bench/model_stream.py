@@ -78,7 +78,7 @@ def system_now() -> float:
 async def client(args: argparse.Namespace) -> None:
     reader = await open_reader(args.client, args.streams + 8)
     url = f"{args.url}/v1/chat/completions"
-    body = request_body(PROMPT, Sampling(DEFAULT_MODEL, args.tokens + 50, 0.7, 0.9), False)
+    body = request_body(PROMPT, Sampling(DEFAULT_MODEL, args.tokens + 50, 0.7, 0.9))
     tally = Tally()
 
     async def one_stream() -> None:

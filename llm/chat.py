@@ -102,12 +102,8 @@ class Sampling:
     little latency for far fewer chunks for the hub to read."""
 
 
-def request_body(
-    messages: list[dict[str, str]], sampling: Sampling, continuing: bool
-) -> dict[str, Any]:
-    """A streamed chat-completion request. When `continuing`, the last message is the
-    assistant's unfinished text and the model goes on from it (vLLM's
-    `continue_final_message`), which is how a narration taken over mid-way resumes."""
+def request_body(messages: list[dict[str, str]], sampling: Sampling) -> dict[str, Any]:
+    """A streamed chat-completion request."""
     body: dict[str, Any] = {
         "model": sampling.model,
         "messages": messages,
@@ -119,7 +115,4 @@ def request_body(
     }
     if sampling.stream_interval > 1:
         body["stream_interval"] = sampling.stream_interval
-    if continuing:
-        body["continue_final_message"] = True
-        body["add_generation_prompt"] = False
     return body

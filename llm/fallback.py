@@ -38,12 +38,14 @@ def tokens(text: str) -> list[str]:
 
 
 def rest_of(facts: NarrationFacts, already: str) -> str:
-    """What is left to tell when `already` was told: the remainder of the fallback's own text
-    when `already` is its beginning; otherwise (the model began it) a recap of the facts
-    that carry the game, hints, scores and places, after a line break."""
+    """What is left to tell when players were shown `already`: the remainder of the
+    fallback's own text when `already` is its beginning; otherwise (the model began it) a
+    recap of the facts that carry the game, hints, scores and places, after a line break.
+    Both with placeholders, as a narrator says them."""
     text = tell(facts)
-    if text.startswith(already):
-        return text[len(already) :]
+    rest = facts.cast.rest(text, already)
+    if rest is not None:
+        return rest
     summary = recap(facts)
     return "\n" + summary if summary else ""
 

@@ -6,7 +6,8 @@ process through a `SlotStore` (the engine's slots). A narration that finds every
 full waits up to `queue_seconds`, then is told by the fallback: the game never waits long
 for the GPU. The fallback also takes over when a request fails or breaches a budget, going
 on from the text the model already told, so `narration.end.source` is `llm`, `fallback` or
-`mixed`.
+`mixed`. A narration taken over from another process is finished by the fallback: the text
+told so far holds the players' names, which the model must never see.
 """
 
 from __future__ import annotations
@@ -91,22 +92,26 @@ class ModelNarrator:
     async def stream(
         self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
     ) -> AsyncGenerator[Piece, None]:
-        told = already
+        said = ""
         handover = _Handover()
-        # aclosing: if this stream is closed early, the model request is closed at once
-        async with contextlib.aclosing(self._from_model(facts, hurry, already, handover)) as model:
-            async for piece in model:
-                told += piece.text
-                yield piece
+        if already:
+            handover.reason = "taken_over"
+        else:
+            # aclosing: if this stream is closed early, the model request is closed at once
+            async with contextlib.aclosing(self._from_model(facts, hurry, handover)) as model:
+                async for piece in model:
+                    said += piece.text
+                    yield piece
         if handover.reason is None:
             return
         self._observer.fallback(handover.reason)
+        told = already + facts.cast.fill(said)
         async with contextlib.aclosing(self._fallback.stream(facts, hurry, told)) as fallback:
             async for piece in fallback:
                 yield piece
 
     async def _from_model(
-        self, facts: NarrationFacts, hurry: asyncio.Event, already: str, handover: _Handover
+        self, facts: NarrationFacts, hurry: asyncio.Event, handover: _Handover
     ) -> AsyncGenerator[Piece, None]:
         holder = f"{self._holder}/{facts.session}/{facts.nid}"
         admitted = await self._asking(holder, hurry)
@@ -118,14 +123,14 @@ class ModelNarrator:
         endpoint.outstanding += 1
         self._observer.requests_in_flight(1)
         try:
-            async with contextlib.aclosing(self._request(endpoint, facts, already, stats)) as texts:
+            async with contextlib.aclosing(self._request(endpoint, facts, stats)) as texts:
                 async for text in texts:
                     yield Piece(text, "llm")
                     if hurry.is_set():  # the next narration waits: stop the model here
                         if not text.rstrip().endswith(SENTENCE_ENDS):
                             yield Piece("…", "llm")
                         break
-            if stats.pieces == 0 and not already:
+            if stats.pieces == 0:
                 raise ModelError("empty", "the model finished without saying anything")
             self._endpoints.succeeded(endpoint)
             self._observe(stats)
@@ -138,11 +143,11 @@ class ModelNarrator:
             await self._slots.release_slot(endpoint.pool, holder)
 
     def _request(
-        self, endpoint: Endpoint, facts: NarrationFacts, already: str, stats: StreamStats
+        self, endpoint: Endpoint, facts: NarrationFacts, stats: StreamStats
     ) -> AsyncGenerator[str, None]:
         sampling = self._config.sampling
         sampling = replace(sampling, max_tokens=max_tokens(facts, sampling.max_tokens))
-        body = request_body(messages(facts, already), sampling, continuing=bool(already))
+        body = request_body(messages(facts), sampling)
         headers = {"x-request-id": f"{facts.session}-{facts.nid}", **self.headers}
         return stream_chat(
             self._client, endpoint.chat_url, body, self._config.budgets, stats, headers

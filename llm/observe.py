@@ -1,6 +1,6 @@
 """What the model narrator reports as it works: handovers to the fallback, stalls, time to
-first token and per token, requests in flight, narrations waiting for a slot, and each model
-server's breaker. The server's metrics (`realtime.metrics`) implement `NarrationObserver`;
+first token and per token, requests in flight, narrations waiting for a slot, each model
+server's breaker, and what the checks on its text found. The server's metrics (`realtime.metrics`) implement `NarrationObserver`;
 `Unobserved` reports nowhere."""
 
 from __future__ import annotations
@@ -41,6 +41,20 @@ class NarrationObserver(Protocol):
         (open, or probing) or lets them through."""
         ...
 
+    def check_failed(self, check: str) -> None:
+        """The model's text failed a check (`words`, `guard`, `tasting`): the rest of the
+        narration was handed to the fallback, reason `moderated`."""
+        ...
+
+    def guard_unanswered(self) -> None:
+        """The guard model gave no verdict in time (the text went on unchecked by it, or was
+        taken as unsafe when the guard fails closed)."""
+        ...
+
+    def placeholder_dropped(self, why: str) -> None:
+        """A placeholder in a narration was `unknown` or `malformed`, and dropped."""
+        ...
+
 
 class Unobserved:
     """Reports nowhere."""
@@ -64,6 +78,15 @@ class Unobserved:
         pass
 
     def breaker(self, endpoint: str, blocking: bool) -> None:
+        pass
+
+    def check_failed(self, check: str) -> None:
+        pass
+
+    def guard_unanswered(self) -> None:
+        pass
+
+    def placeholder_dropped(self, why: str) -> None:
         pass
 
 

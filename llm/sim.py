@@ -215,7 +215,11 @@ class Simulator:
 
     def _tokens(self, job: Job) -> tuple[list[str], str]:
         want = min(self.config.output_tokens, job.max_tokens)
-        words = narration(job.prompt, job.korean, want, job.seed)[:want]
+        config = self.config
+        said = narration(
+            job.prompt, job.korean, want, job.seed, config.say, config.say_after, config.skip_bowl
+        )
+        words = said[:want]
         return words, "length" if want == job.max_tokens else "stop"
 
     # Streaming ----------------------------------------------------------------------------

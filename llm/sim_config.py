@@ -45,6 +45,12 @@ class SimConfig:
     """Benchmarks: every token's text is the wall-clock microsecond it was sent, `<µs>`."""
     api_key: str = ""
     seed: int = 0
+    say: str = ""
+    """Tests of the hub's checks: this text is said part-way through every narration."""
+    say_after: int = 12
+    """Tokens told before `say`."""
+    skip_bowl: int = 0
+    """Tests of the hub's checks: a tasting leaves out this bowl (1: the best; 0: none)."""
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:

@@ -1,5 +1,9 @@
-"""What the vLLM simulator says: a short narration in Korean or English that uses the names
-and scores it finds in the request's facts, so a game narrated by it reads like one."""
+"""What the vLLM simulator says: a short narration in Korean or English that uses the
+placeholders it finds in the request's facts (players, scores, places), so a game narrated by
+it reads like one, as a model would: copied into its text, cut across chunks like any word.
+
+For tests of the hub's checks it can also misbehave on purpose: say a given text part-way
+(`say`, after `say_after` tokens), or leave one bowl out of a tasting (`skip_bowl`)."""
 
 from __future__ import annotations
 
@@ -38,17 +42,28 @@ FILLERS_EN = (
 )
 
 
-def narration(prompt: str, korean: bool, want: int, seed: int) -> list[str]:
-    """About `want` tokens of narration for a request whose last user message is `prompt`."""
+def narration(
+    prompt: str,
+    korean: bool,
+    want: int,
+    seed: int,
+    say: str = "",
+    say_after: int = 0,
+    skip_bowl: int = 0,
+) -> list[str]:
+    """About `want` tokens of narration for a request whose last user message is `prompt`:
+    with `say` told after `say_after` tokens, and bowl `skip_bowl` (1: the best) left out."""
     rng = random.Random(seed)
     facts = _facts_in(prompt)
     customer = str(facts.get("customer", {}).get("name") or ("손님" if korean else "The guest"))
     sentences = [rng.choice(OPENINGS_KO if korean else OPENINGS_EN).format(customer=customer)]
-    sentences += _scores(facts, korean)
+    sentences += _scores(facts, korean, skip_bowl)
     fillers = FILLERS_KO if korean else FILLERS_EN
     out = tokens(" ".join(sentences))
     while len(out) < want:
         out += tokens(" " + rng.choice(fillers))
+    if say:
+        out[say_after:say_after] = tokens(f" {say} ")
     return out
 
 
@@ -63,12 +78,18 @@ def _facts_in(prompt: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def _scores(facts: dict[str, Any], korean: bool) -> list[str]:
+def _scores(facts: dict[str, Any], korean: bool, skip_bowl: int) -> list[str]:
     lines = []
-    for bowl in reversed(facts.get("bowls_best_first") or []):
+    bowls = list(facts.get("bowls_best_first") or [])
+    if 0 < skip_bowl <= len(bowls):
+        del bowls[skip_bowl - 1]
+    for bowl in reversed(bowls):
         if isinstance(bowl, dict):
             name, score = bowl.get("player"), bowl.get("score")
             lines.append(f"{name}님의 그릇은 {score}점!" if korean else f"{name}: {score} points!")
+    winners = ", ".join(str(w) for w in facts.get("winner") or [])
+    if winners:
+        lines.append(f"이번 라운드의 승자는 {winners}님!" if korean else f"The winner: {winners}!")
     for entry in facts.get("standings") or []:
         if isinstance(entry, dict):
             name, place, total = entry.get("player"), entry.get("place"), entry.get("total")

@@ -2,13 +2,15 @@
 
 They tell the same facts a model would: the customer's entrance as hints (never the raw
 numbers), the tasting worst to best with each player named, the round's winner crowned,
-and the final standings.
+and the final standings. Like the model, they name players and tell scores by placeholders
+(`llm.placeholders`), which the hub fills in as it relays the text.
 """
 
 from __future__ import annotations
 
 from game.catalog import INGREDIENTS_BY_ID, SPICES, TAG_HINTS, Customer, IngredientId, Tag
 from llm.facts import NarrationFacts, Standing, Tasting
+from llm.placeholders import placeholder
 
 TIGHT_BUDGET = 6000
 
@@ -148,8 +150,20 @@ REACTIONS_EN = (
 )
 
 
+VERDICTS_KO = ("별로", "애매함", "괜찮음", "맛있음", "최고")
+VERDICTS_EN = ("poor", "unsure", "fine", "delicious", "superb")
+"""How a score lands with the customer, one word per band of `REACTIONS_KO`: what the model is
+told instead of the score."""
+
+
 def _reaction(score: int, table: tuple[tuple[int, str], ...]) -> str:
     return next(text for limit, text in table if score < limit)
+
+
+def verdict(score: int, korean: bool) -> str:
+    """The customer's verdict on a bowl of `score`, in a word."""
+    band = next(i for i, (limit, _) in enumerate(REACTIONS_KO) if score < limit)
+    return (VERDICTS_KO if korean else VERDICTS_EN)[band]
 
 
 def _tasting_ko(facts: NarrationFacts) -> list[str]:
@@ -159,7 +173,7 @@ def _tasting_ko(facts: NarrationFacts) -> list[str]:
         lines.append(_taste_ko(t, c))
     if facts.tastings:
         winner = facts.tastings[0]
-        lines.append(f"이번 라운드의 승자는 {winner.name}님! {winner.score}점으로 왕관을 씁니다.")
+        lines.append(f"이번 라운드의 승자는 {winner.name}님! {_score(winner)}점으로 왕관을 씁니다.")
     return lines
 
 
@@ -168,7 +182,7 @@ def _taste_ko(t: Tasting, c: Customer) -> str:
         return f"{t.name}님의 자리는 비어 있네요. 그릇이 없으니 0점입니다."
     items = ", ".join(i.name for i in t.ingredients)
     reaction = _reaction(t.score, REACTIONS_KO)
-    return f"{t.name}님의 {SPICES[t.spice].name} 그릇, {items}. {c.name}, {reaction} {t.score}점!"
+    return f"{t.name}님의 {SPICES[t.spice].name} 그릇, {items}. {c.name}, {reaction} {_score(t)}점!"
 
 
 def _tasting_en(facts: NarrationFacts) -> list[str]:
@@ -178,7 +192,7 @@ def _tasting_en(facts: NarrationFacts) -> list[str]:
         lines.append(_taste_en(t, c))
     if facts.tastings:
         winner = facts.tastings[0]
-        lines.append(f"This round goes to {winner.name}, crowned with {winner.score} points!")
+        lines.append(f"This round goes to {winner.name}, crowned with {_score(winner)} points!")
     return lines
 
 
@@ -188,14 +202,26 @@ def _taste_en(t: Tasting, c: Customer) -> str:
     items = ", ".join(i.name_en for i in t.ingredients)
     reaction = _reaction(t.score, REACTIONS_EN)
     spice = SPICES[t.spice].name_en
-    return f"{t.name}'s {spice} bowl of {items}: the customer {reaction} {t.score} points!"
+    return f"{t.name}'s {spice} bowl of {items}: the customer {reaction} {_score(t)} points!"
 
 
-def _split_winners(standings: tuple[Standing, ...]) -> tuple[str, int, bool, list[Standing]]:
+def _score(t: Tasting) -> str:
+    return placeholder("S", t.who)
+
+
+def _total(s: Standing) -> str:
+    return placeholder("T", s.who)
+
+
+def _place(s: Standing) -> str:
+    return placeholder("R", s.who)
+
+
+def _split_winners(standings: tuple[Standing, ...]) -> tuple[str, str, bool, list[Standing]]:
     """The winners' names, their total, whether they tied, and everyone else."""
     winners = [s for s in standings if s.place == 1]
     rest = [s for s in standings if s.place != 1]
-    return ", ".join(s.name for s in winners), winners[0].total, len(winners) > 1, rest
+    return ", ".join(s.name for s in winners), _total(winners[0]), len(winners) > 1, rest
 
 
 def _finale_ko(standings: tuple[Standing, ...]) -> list[str]:
@@ -206,7 +232,7 @@ def _finale_ko(standings: tuple[Standing, ...]) -> list[str]:
     return [
         "마지막 손님까지 배웅했습니다.",
         f"오늘의 {title} {names}님, 총 {total}점!",
-        *(f"{s.place}위 {s.name}님, {s.total}점." for s in rest),
+        *(f"{_place(s)}위 {s.name}님, {_total(s)}점." for s in rest),
         "모두 수고하셨어요. 또 놀러 오세요!",
     ]
 
@@ -219,6 +245,6 @@ def _finale_en(standings: tuple[Standing, ...]) -> list[str]:
     return [
         "The last customer has gone home.",
         f"Tonight's {title} {names}, with {total} points!",
-        *(f"Place {s.place}: {s.name}, {s.total} points." for s in rest),
+        *(f"Place {_place(s)}: {s.name}, {_total(s)} points." for s in rest),
         "Thanks for cooking. Come back soon!",
     ]

@@ -173,6 +173,24 @@ class Metrics:
             "model streams stopped because their text stopped coming",
             registry=r,
         )
+        self.checks_failed = Counter(
+            "maratang_narration_checks_failed_total",
+            "model narrations whose text failed a check (words, guard, tasting) and was "
+            "finished by the fallback",
+            ["check"],
+            registry=r,
+        )
+        self.guard_misses = Counter(
+            "maratang_narration_guard_unanswered_total",
+            "sentences the guard model gave no verdict on in time",
+            registry=r,
+        )
+        self.placeholders_dropped = Counter(
+            "maratang_narration_placeholders_dropped_total",
+            "placeholders in narration text dropped, as unknown or malformed",
+            ["why"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "maratang_llm_requests_in_flight",
             "model requests streaming now",
@@ -237,6 +255,8 @@ class Metrics:
             self.slow_consumer_closes.labels(reason)
         for source in get_args(NarrationSource):
             self.narrations.labels(source)
+        for check in ("words", "guard", "tasting"):
+            self.checks_failed.labels(check)
         for outcome in ("restored", "gone"):
             self.restores.labels(outcome)
 
@@ -332,6 +352,15 @@ class Metrics:
 
     def stalled(self) -> None:
         self.stalls.inc()
+
+    def check_failed(self, check: str) -> None:
+        self.checks_failed.labels(check).inc()
+
+    def guard_unanswered(self) -> None:
+        self.guard_misses.inc()
+
+    def placeholder_dropped(self, why: str) -> None:
+        self.placeholders_dropped.labels(why).inc()
 
     def first_token(self, seconds: float) -> None:
         self.ttft.observe(seconds)

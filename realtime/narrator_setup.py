@@ -5,8 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from llm.guard import ModelGuard
+from llm.lexicon import Lexicon
 
 from llm.chat import Sampling
+from llm.checks import CheckedNarrator, Checks
 from llm.client import Budgets
 from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
@@ -64,6 +69,8 @@ class NarratorSetup:
             total=settings.llm_total_seconds,
         )
         planned = settings.llm_slots * len(endpoint_bases(settings.llm_url)) + SPARE_CONNECTIONS
+        if settings.guard_url:
+            planned += settings.llm_slots  # a guard request per narration at most
         client = HTTPClient(max_connections=planned)  # a stream holds a connection
         endpoints = Endpoints.from_urls(
             client,
@@ -85,10 +92,11 @@ class NarratorSetup:
             queue_seconds=settings.llm_queue_seconds,
             api_key=settings.llm_api_key,
         )
-        narrator = ModelNarrator(
+        model = ModelNarrator(
             client, endpoints, EngineSlots(engine), fallback, config, metrics, holder
         )
-        return cls(narrator, endpoints, settings.llm_model, narrator.headers)
+        narrator = CheckedNarrator(model, fallback, checks(settings, client), metrics)
+        return cls(narrator, endpoints, settings.llm_model, model.headers)
 
     async def survey(self) -> None:
         """Say at start-up what each model server answers, so a wrong URL or model name is
@@ -101,3 +109,21 @@ class NarratorSetup:
         if self.endpoints is not None:
             await self.endpoints.close()
             await self.endpoints.client.aclose()
+
+
+def word_files(settings: Settings) -> list[Path]:
+    return [Path(f.strip()) for f in settings.words_files.split(",") if f.strip()]
+
+
+def checks(settings: Settings, client: HTTPClient) -> Checks:
+    """The checks on the model's text: the word lists, and the guard model when one is set."""
+    guard = None
+    if settings.guard_url:
+        guard = ModelGuard(
+            client,
+            settings.guard_url,
+            settings.guard_model,
+            settings.guard_seconds,
+            settings.llm_api_key,
+        )
+    return Checks(Lexicon.load(word_files(settings)), guard, settings.guard_fails_closed)

@@ -6,6 +6,11 @@ once, the ones that follow it within the window leave together at the window's e
 narrator then runs in a task of its own, so a piece never waits for the next one. With the
 window off, each piece leaves as it comes, straight from the narrator's loop.
 
+The narrator names players and tells scores by placeholders (`llm.placeholders`); the relay
+fills in the real names and numbers as the text goes by, holding back a placeholder split
+across pieces only until it is complete. Everything after it (the lane, the end, the records)
+holds the text as players read it.
+
 Deltas go through the engine's narration lane (`Engine.append`): logged with the next `seq`
 and rung out like any event, but without running the rules or rewriting the table. Only the
 start and the end of a narration are rules commands; the end carries the whole text. A player
@@ -31,6 +36,7 @@ from game.effects import NarrationWatch, timer_key
 from game.state import Told
 from llm.facts import facts_for
 from llm.narrator import Narrator, Piece, overall_source
+from llm.placeholders import Cast, Dropped
 from protocol.errors import ProtocolError
 from protocol.events import NarrationDelta
 from protocol.types import NarrationId, NarrationSource, SessionId
@@ -197,7 +203,9 @@ class Relay:
         told = _Told(lane.text, lane.by)
         try:
             facts = facts_for(snapshot.table, narration)
-            await self._relay(session, nid, self._narrator.stream(facts, hurry, lane.text), told)
+            pieces = self._narrator.stream(facts, hurry, lane.text)
+            filled = _filled(pieces, facts.cast, self._metrics.placeholder_dropped)
+            await self._relay(session, nid, filled, told)
         except NotStreaming:
             pass  # the table moved on or went away: the end below says which
         except EngineUnavailable as exc:
@@ -271,6 +279,18 @@ class Relay:
         source = overall_source(p.source for p in taken)
         delta = NarrationDelta(nid=nid, text="".join(p.text for p in taken))
         await self._engine.append(session, delta, source)
+
+
+async def _filled(
+    pieces: AsyncGenerator[Piece, None], cast: Cast, dropped: Dropped
+) -> AsyncGenerator[Piece, None]:
+    """`pieces` with their placeholders filled in."""
+    filler = cast.filler(dropped)
+    async with contextlib.aclosing(pieces):
+        async for piece in pieces:
+            if text := filler.feed(piece.text):
+                yield Piece(text, piece.source)
+    filler.end()
 
 
 @dataclass

@@ -73,6 +73,17 @@ class Settings:
     """Failed requests in a row that stop requests to a server for a while."""
     llm_breaker_seconds: float = 10.0
     """How long a failing server is left alone before it is probed (doubling, up to 60)."""
+    words_files: str = ""
+    """Word lists added to the built-in ones the model's text is checked against
+    (comma-separated files; one word a line, `!word` allows a word that holds a listed one)."""
+    guard_url: str = ""
+    """A guard model's server (vLLM's OpenAI-compatible API) that judges each sentence of the
+    model's narration before players see it; empty: no guard (the word filter still checks)."""
+    guard_model: str = "kakaocorp/kanana-safeguard-8b"
+    guard_seconds: float = 1.0
+    """How long the guard may take over a sentence."""
+    guard_fails_closed: bool = False
+    """Take a sentence the guard gave no verdict on as unsafe (default: let it through)."""
     database_url: str = ""
     """PostgreSQL for records and snapshots (`postgresql://...`); empty: nothing persisted."""
     snapshot_seconds: float = 10.0

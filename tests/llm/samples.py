@@ -20,10 +20,11 @@ def ingredients(*ids: str) -> tuple[Ingredient, ...]:
     return tuple(INGREDIENTS_BY_ID[IngredientId(i)] for i in ids)
 
 
+NAMES = ("민지", "Alex", "서준")
 TASTINGS = (
-    Tasting("민지", 88, 1, ingredients("quail_eggs", "potato", "beef"), 2),
-    Tasting("Alex", 41, 2, ingredients("lotus_root", "bean_sprouts", "squid"), 4),
-    Tasting("서준", 0, 3, (), 0),
+    Tasting(1, 88, 1, ingredients("quail_eggs", "potato", "beef"), 2),
+    Tasting(2, 41, 2, ingredients("lotus_root", "bean_sprouts", "squid"), 4),
+    Tasting(3, 0, 3, (), 0),
 )
 
 
@@ -36,6 +37,7 @@ def facts(kind: NarrationKind, lang: Lang = "ko", customer: Customer = NURSE) ->
         round=1,
         rounds=3,
         customer=customer,
+        names=NAMES,
         tastings=TASTINGS if kind == "tasting" else (),
-        standings=(Standing("민지", 200, 1), Standing("Alex", 150, 2), Standing("서준", 150, 2)),
+        standings=(Standing(1, 200, 1), Standing(2, 150, 2), Standing(3, 150, 2)),
     )

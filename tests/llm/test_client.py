@@ -41,7 +41,7 @@ from tests.llm.streams import (
 
 QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
 SAMPLING = Sampling("kanana", 200, 0.7, 0.9)
-BODY = request_body([{"role": "user", "content": "hi"}], SAMPLING, continuing=False)
+BODY = request_body([{"role": "user", "content": "hi"}], SAMPLING)
 
 
 def full() -> Reply:
@@ -98,7 +98,6 @@ async def test_the_request_asks_for_a_stream_with_usage_and_the_settings() -> No
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     assert (body["model"], body["max_tokens"], body["temperature"]) == ("kanana", 200, 0.7)
-    assert "continue_final_message" not in body
     assert request.headers["content-type"] == "application/json"
     assert request.headers["host"] == server.base_url.removeprefix("http://")
 
@@ -112,13 +111,6 @@ async def test_the_callers_headers_and_the_urls_password_are_sent() -> None:
     headers = server.requests[0].headers
     assert headers["x-request-id"] == "s-r1.entrance"
     assert headers["authorization"] == "Basic " + base64.b64encode(b"hub:s@cret").decode()
-
-
-def test_a_continuation_asks_the_model_to_go_on_from_the_last_message() -> None:
-    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "문이"}]
-    body = request_body(chat, SAMPLING, continuing=True)
-    assert body["continue_final_message"] is True
-    assert body["add_generation_prompt"] is False
 
 
 async def test_every_cut_of_a_korean_tokens_chunk_reads_the_same() -> None:

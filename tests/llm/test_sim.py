@@ -48,7 +48,7 @@ async def sim(sim_process: Server) -> Server:
 
 
 def body(messages: list[dict[str, str]] = KOREAN, max_tokens: int = 300) -> dict[str, Any]:
-    return request_body(messages, Sampling(DEFAULT_MODEL, max_tokens, 0.7, 0.9), False)
+    return request_body(messages, Sampling(DEFAULT_MODEL, max_tokens, 0.7, 0.9))
 
 
 async def read(
@@ -123,7 +123,7 @@ async def test_several_tokens_per_chunk_with_a_stream_interval(sim: Server) -> N
 
 
 async def test_a_request_may_ask_for_more_tokens_per_chunk_never_fewer(sim: Server) -> None:
-    asked = request_body(ENGLISH, Sampling(DEFAULT_MODEL, 300, 0.7, 0.9, stream_interval=5), False)
+    asked = request_body(ENGLISH, Sampling(DEFAULT_MODEL, 300, 0.7, 0.9, stream_interval=5))
     assert asked["stream_interval"] == 5
     assert len(await read(sim, asked)) == 4
     await configure(sim, stream_interval=10)
