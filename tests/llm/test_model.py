@@ -118,8 +118,9 @@ async def test_the_prompt_carries_the_facts_and_a_length_budget() -> None:
     messages = body["messages"]
     assert isinstance(messages, list)
     assert [m["role"] for m in messages] == ["system", "user"]
-    assert "민지" in messages[1]["content"]
-    assert '"score": 88' in messages[1]["content"]
+    assert '"player": "⟨P1⟩"' in messages[1]["content"]
+    assert '"score": "⟨S1⟩"' in messages[1]["content"]
+    assert "민지" not in messages[1]["content"]
     assert body["max_tokens"] == 80 + 70 * 3  # three players' bowls
 
 
@@ -175,15 +176,15 @@ async def test_hurrying_stops_the_model_and_marks_the_cut() -> None:
     assert pieces == [Piece("문이", "llm"), Piece("…", "llm")]
 
 
-async def test_a_narration_taken_over_asks_the_model_to_go_on() -> None:
+async def test_a_narration_taken_over_is_finished_by_the_fallback_never_the_model() -> None:
+    """The text told so far holds players' names: it never goes into a prompt."""
     server = Server([story])
     async with rig(server) as r:
-        await tell(r, already="문이 삐걱")
-    body = server.chats[0]
-    assert body["continue_final_message"] is True
-    messages = body["messages"]
-    assert isinstance(messages, list)
-    assert messages[-1] == {"role": "assistant", "content": "문이 삐걱"}
+        pieces = await tell(r, already="문이 삐걱, 민지님")
+    assert server.chats == []
+    assert {p.source for p in pieces} == {"fallback"}
+    assert "".join(p.text for p in pieces) == "\n" + recap(facts("tasting"))
+    assert r.fallbacks() == {"taken_over": 1}
 
 
 async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() -> None:

@@ -71,9 +71,7 @@ def numbers_in(value: object, path: str = "") -> list[str]:
 
 @settings(max_examples=60, deadline=None)
 @given(players=st.lists(names, min_size=1, max_size=6), bowls=st.integers(0, 6))
-def test_no_prompt_holds_a_players_name_a_score_or_a_total(
-    players: list[str], bowls: int
-) -> None:
+def test_no_prompt_holds_a_players_name_a_score_or_a_total(players: list[str], bowls: int) -> None:
     table = played(players, min(bowls, len(players)))
     others = played([f"x{n}" for n in range(len(players))], min(bowls, len(players)))
     for kind in ("entrance", "tasting", "finale"):
