@@ -103,11 +103,16 @@ class Sampling:
 
 
 def request_body(
-    messages: list[dict[str, str]], sampling: Sampling, continuing: bool
+    messages: list[dict[str, str]],
+    sampling: Sampling,
+    continuing: bool,
+    priority: int | None = None,
 ) -> dict[str, Any]:
     """A streamed chat-completion request. When `continuing`, the last message is the
     assistant's unfinished text and the model goes on from it (vLLM's
-    `continue_final_message`), which is how a narration taken over mid-way resumes."""
+    `continue_final_message`), which is how a narration taken over mid-way resumes.
+    `priority` is vLLM's (lower is served earlier), sent only when given: vLLM documents a
+    non-zero one as an error unless it runs with `--scheduling-policy priority`."""
     body: dict[str, Any] = {
         "model": sampling.model,
         "messages": messages,
@@ -119,6 +124,8 @@ def request_body(
     }
     if sampling.stream_interval > 1:
         body["stream_interval"] = sampling.stream_interval
+    if priority is not None:
+        body["priority"] = priority
     if continuing:
         body["continue_final_message"] = True
         body["add_generation_prompt"] = False
