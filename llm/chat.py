@@ -102,8 +102,11 @@ class Sampling:
     little latency for far fewer chunks for the hub to read."""
 
 
-def request_body(messages: list[dict[str, str]], sampling: Sampling) -> dict[str, Any]:
-    """A streamed chat-completion request."""
+def request_body(
+    messages: list[dict[str, str]], sampling: Sampling, priority: int | None = None
+) -> dict[str, Any]:
+    """A streamed chat-completion request. `priority` is vLLM's (lower is served earlier),
+    sent only when given: it orders requests only under `--scheduling-policy priority`."""
     body: dict[str, Any] = {
         "model": sampling.model,
         "messages": messages,
@@ -115,4 +118,6 @@ def request_body(messages: list[dict[str, str]], sampling: Sampling) -> dict[str
     }
     if sampling.stream_interval > 1:
         body["stream_interval"] = sampling.stream_interval
+    if priority is not None:
+        body["priority"] = priority
     return body

@@ -4,10 +4,13 @@ fallback narrator taking over whenever the model cannot tell it in time.
 Admission: each endpoint takes at most `slots` narrations at once, counted across every hub
 process through a `SlotStore` (the engine's slots). A narration that finds every endpoint
 full waits up to `queue_seconds`, then is told by the fallback: the game never waits long
-for the GPU. The fallback also takes over when a request fails or breaches a budget, going
-on from the text the model already told, so `narration.end.source` is `llm`, `fallback` or
-`mixed`. A narration taken over from another process is finished by the fallback: the text
-told so far holds the players' names, which the model must never see.
+for the GPU. This process's waiting narrations get slots best priority first (tastings, then
+entrances, then finales; `llm.waiting`), and one admitted while many wait asks for fewer
+tokens (`llm.shorten`), so the queue drains sooner. The fallback also takes over when a
+request fails or breaches a budget, going on from the text the model already told, so
+`narration.end.source` is `llm`, `fallback` or `mixed`. A narration taken over from another
+process is finished by the fallback: the text told so far holds the players' names, which the
+model must never see.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from llm.http_client import HTTPClient
 from llm.narrator import Narrator, Piece
 from llm.observe import NarrationObserver
 from llm.prompts import max_tokens, messages
+from llm.shorten import Step, step_for
+from llm.waiting import PRIORITY, Ticket, WaitingLine
 
 log = logging.getLogger("maratang.llm")
 
@@ -57,6 +62,18 @@ class ModelConfig:
     """Narrations one endpoint takes at once (across every hub process)."""
     queue_seconds: float
     api_key: str = ""
+    priority: bool = False
+    """Send vLLM each narration's `priority` (only to a vLLM run with
+    `--scheduling-policy priority`)."""
+    shorten: tuple[Step, ...] = ()
+    """How much shorter a narration is asked to be as more narrations wait for a slot."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    endpoint: Endpoint
+    behind: int
+    """This process's narrations still waiting for a slot when this one got it."""
 
 
 class _Handover:
@@ -87,6 +104,7 @@ class ModelNarrator:
         self._config = config
         self._observer = observer
         self._holder = holder
+        self._line = WaitingLine()
         self.headers = {"authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
     async def stream(
@@ -114,16 +132,18 @@ class ModelNarrator:
         self, facts: NarrationFacts, hurry: asyncio.Event, handover: _Handover
     ) -> AsyncGenerator[Piece, None]:
         holder = f"{self._holder}/{facts.session}/{facts.nid}"
-        admitted = await self._asking(holder, hurry)
+        admitted = await self._asking(holder, hurry, self._line.ticket(facts.kind))
         if isinstance(admitted, str):
             handover.reason = admitted
             return
-        endpoint = admitted
+        endpoint = admitted.endpoint
+        scale = self._scale(admitted.behind)
         stats = StreamStats()
         endpoint.outstanding += 1
         self._observer.requests_in_flight(1)
         try:
-            async with contextlib.aclosing(self._request(endpoint, facts, stats)) as texts:
+            request = self._request(endpoint, facts, stats, scale)
+            async with contextlib.aclosing(request) as texts:
                 async for text in texts:
                     yield Piece(text, "llm")
                     if hurry.is_set():  # the next narration waits: stop the model here
@@ -142,50 +162,64 @@ class ModelNarrator:
             self._observer.requests_in_flight(-1)
             await self._slots.release_slot(endpoint.pool, holder)
 
+    def _scale(self, behind: int) -> float:
+        """The share of its tokens a narration admitted with `behind` others waiting asks for."""
+        step = step_for(self._config.shorten, behind)
+        if step is None:
+            return 1.0
+        self._observer.shortened(step.label)
+        return step.scale
+
     def _request(
-        self, endpoint: Endpoint, facts: NarrationFacts, stats: StreamStats
+        self, endpoint: Endpoint, facts: NarrationFacts, stats: StreamStats, scale: float
     ) -> AsyncGenerator[str, None]:
         sampling = self._config.sampling
-        sampling = replace(sampling, max_tokens=max_tokens(facts, sampling.max_tokens))
-        body = request_body(messages(facts), sampling)
+        sampling = replace(sampling, max_tokens=max_tokens(facts, sampling.max_tokens, scale))
+        priority = PRIORITY[facts.kind] if self._config.priority else None
+        body = request_body(messages(facts, scale), sampling, priority)
         headers = {"x-request-id": f"{facts.session}-{facts.nid}", **self.headers}
         return stream_chat(
             self._client, endpoint.chat_url, body, self._config.budgets, stats, headers
         )
 
-    async def _asking(self, holder: str, hurry: asyncio.Event) -> Endpoint | str:
+    async def _asking(self, holder: str, hurry: asyncio.Event, ticket: Ticket) -> _Admitted | str:
         """`_admit`, counted in `asking` while it lasts."""
         self.asking += 1
         try:
-            return await self._admit(holder, hurry)
+            return await self._admit(holder, hurry, ticket)
         finally:
             self.asking -= 1
 
-    async def _admit(self, holder: str, hurry: asyncio.Event) -> Endpoint | str:
-        """An endpoint with a slot taken for `holder`, or why there is none."""
+    async def _admit(self, holder: str, hurry: asyncio.Event, ticket: Ticket) -> _Admitted | str:
+        """An endpoint with a slot taken for `holder`, or why there is none. While a better
+        narration of this process waits, this one does not try (`WaitingLine`)."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self._config.queue_seconds
-        ttl = self._config.budgets.total + SLOT_SPARE_SECONDS
-        waiting = False
         try:
             while True:
                 ready = self._endpoints.ready()
                 if not ready:
                     return "unavailable"
-                for endpoint in ready:
-                    if await self._slots.acquire_slot(
-                        endpoint.pool, holder, self._config.slots, ttl
-                    ):
-                        return endpoint
+                if self._line.may_try(ticket):
+                    endpoint = await self._acquire(ready, holder)
+                    if endpoint is not None:
+                        return _Admitted(endpoint, self._line.others(ticket))
                 if hurry.is_set() or loop.time() >= give_up:
                     return "busy"
-                if not waiting:
-                    waiting = True
+                if self._line.join(ticket):
                     self._observer.narrations_waiting(1)
                 await asyncio.sleep(POLL_SECONDS)
         finally:
-            if waiting:
+            if self._line.leave(ticket):
                 self._observer.narrations_waiting(-1)
+
+    async def _acquire(self, ready: list[Endpoint], holder: str) -> Endpoint | None:
+        """The first of `ready` that had a slot free, now taken for `holder`."""
+        ttl = self._config.budgets.total + SLOT_SPARE_SECONDS
+        for endpoint in ready:
+            if await self._slots.acquire_slot(endpoint.pool, holder, self._config.slots, ttl):
+                return endpoint
+        return None
 
     def _failed(self, endpoint: Endpoint, facts: NarrationFacts, exc: ModelError) -> None:
         log.warning(

@@ -1,7 +1,8 @@
 """What the model narrator reports as it works: handovers to the fallback, stalls, time to
-first token and per token, requests in flight, narrations waiting for a slot, each model
-server's breaker, and what the checks on its text found. The server's metrics (`realtime.metrics`) implement `NarrationObserver`;
-`Unobserved` reports nowhere."""
+first token and per token, requests in flight, narrations waiting for a slot, narrations
+shortened because many waited, each model server's breaker, and what the checks on its text
+found. The server's metrics (`realtime.metrics`) implement `NarrationObserver`; `Unobserved`
+reports nowhere."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ class NarrationObserver(Protocol):
 
     def narrations_waiting(self, change: int) -> None:
         """Narrations waiting for a model slot went up or down by `change`."""
+        ...
+
+    def shortened(self, step: str) -> None:
+        """A narration asked for a share of its tokens (`step`, such as `0.75`) because many
+        narrations were waiting for a slot when it got one."""
         ...
 
     def breaker(self, endpoint: str, blocking: bool) -> None:
@@ -75,6 +81,9 @@ class Unobserved:
         pass
 
     def narrations_waiting(self, change: int) -> None:
+        pass
+
+    def shortened(self, step: str) -> None:
         pass
 
     def breaker(self, endpoint: str, blocking: bool) -> None:

@@ -49,30 +49,37 @@ MAX_TOKENS = {"entrance": 180, "tasting": 70, "finale": 180}
 TASTING_BASE_TOKENS = 80
 
 
-def messages(facts: NarrationFacts) -> list[dict[str, str]]:
-    """The chat for these facts."""
+def messages(facts: NarrationFacts, scale: float = 1.0) -> list[dict[str, str]]:
+    """The chat for these facts. Below 1, `scale` asks for that share of the sentences (at
+    least one), to go with `max_tokens`' share of the tokens."""
     korean = facts.lang == "ko"
     return [
         {"role": "system", "content": SYSTEM_KO if korean else SYSTEM_EN},
-        {"role": "user", "content": _ask(facts, korean)},
+        {"role": "user", "content": _ask(facts, korean, scale)},
     ]
 
 
-def max_tokens(facts: NarrationFacts, ceiling: int) -> int:
-    """The narration's length budget, never above the operator's `ceiling`."""
+def max_tokens(facts: NarrationFacts, ceiling: int, scale: float = 1.0) -> int:
+    """The narration's length budget, never above the operator's `ceiling`; `scale` of it
+    when the narration is to be shorter (the queue for the model is long)."""
     wanted = MAX_TOKENS[facts.kind]
     if facts.kind == "tasting":
         wanted = TASTING_BASE_TOKENS + wanted * max(1, len(facts.tastings))
-    return min(wanted, ceiling)
+    return max(1, int(min(wanted, ceiling) * scale))
 
 
-def _ask(facts: NarrationFacts, korean: bool) -> str:
+def _ask(facts: NarrationFacts, korean: bool, scale: float = 1.0) -> str:
     low, high = LENGTH[facts.kind]
+    low = max(1, int(low * scale))  # rounded down, to fit the tokens cut as much
+    high = max(low, int(high * scale))
     per = (" per player" if not korean else " (플레이어마다)") if facts.kind == "tasting" else ""
     if korean:
-        head = f"{facts.kind} 이야기를 {low}~{high}문장{per}으로 들려줘."
+        count = f"{low}~{high}" if low < high else f"{low}"
+        head = f"{facts.kind} 이야기를 {count}문장{per}으로 들려줘."
     else:
-        head = f"Tell the {facts.kind} in {low} to {high} sentences{per}."
+        count = f"{low} to {high}" if low < high else f"{low}"
+        count += " sentence" if count == "1" else " sentences"
+        head = f"Tell the {facts.kind} in {count}{per}."
     data = orjson.dumps(_facts(facts, korean), option=orjson.OPT_INDENT_2).decode()
     return f"{head}\n{data}"
 

@@ -7,12 +7,20 @@ vLLM holds back half a Korean character), the terminal chunk, the usage chunk, `
 `: keep-alive` comments, in-stream error events and vLLM's JSON errors before a stream (and,
 with `split_bytes`, each event cut into several HTTP chunks, as a proxy may cut it). It
 paces tokens (time to first token, tokens per second, jitter), queues requests beyond
-`max_num_seqs`, refuses beyond `max_num_queued_reqs` with 503, and injects faults on demand.
+`max_num_seqs` (served by arrival, or by priority then arrival under
+`scheduling_policy="priority"`, as vLLM's `--scheduling-policy`), refuses beyond
+`max_num_queued_reqs` with 503, and injects faults on demand.
 When a client disconnects it aborts the generation, as vLLM does, and counts it.
 
 `GET/PUT /sim/config` reads and changes the knobs at run time; `GET /sim/stats` tells what
-it has done (requests now running and the most ever running at once, aborts, ...);
+it has done (requests now running and the most ever running at once, aborts, the order
+the newest requests began in with their priority and max_tokens, ...);
 `GET /metrics` says it in vLLM's metric names (`llm.sim_metrics`).
+
+A non-zero `priority` under `fcfs` is refused with 400 `Got priority N but Priority scheduling
+is not enabled.`, as vLLM documents and as its old (V0) engine did. vLLM's V1 engine lets it
+through and ignores it (vllm-project/vllm#22997); the simulator is strict so that a hub sending
+priorities to a server not set up for them shows in tests.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from starlette.routing import Route
 
 from llm.sim_config import SimConfig, Stats
 from llm.sim_metrics import SimMetrics
+from llm.sim_queue import Turns
 from llm.sim_text import narration
 from llm.sim_wire import Fault, Job, Wire, usage_of
 
@@ -66,8 +75,8 @@ class Simulator:
         self.config = config
         self.stats = Stats()
         self.metrics = SimMetrics(self.stats, lambda: self.config)
-        self._turn = asyncio.Condition()
-        """Wakes queued requests when a running one ends (or the cap is raised)."""
+        self._turns = Turns(self.stats, lambda: self.config)
+        """Requests beyond `max_num_seqs` wait here for a running one to end."""
         self._rng = random.Random(config.seed)
         self._fingerprint = f"vllm-{VERSION}-{secrets.token_hex(4)}"
 
@@ -118,8 +127,7 @@ class Simulator:
         except SimError as exc:
             return exc.response()
         log.info("settings now %s", changes)
-        async with self._turn:
-            self._turn.notify_all()  # a raised cap lets queued requests in
+        self._turns.serve()  # a raised cap lets queued requests in
         return JSONResponse(asdict(self.config))
 
     async def get_stats(self, request: Request) -> Response:
@@ -165,6 +173,7 @@ class Simulator:
         interval = body.get("stream_interval") or 1
         if not isinstance(interval, int) or interval < 1:
             raise SimError(400, "BadRequestError", "stream_interval must be at least 1")
+        priority = self._priority(body)
         rid = request.headers.get("x-request-id") or secrets.token_hex(16)
         return Job(
             rid=f"chatcmpl-{rid}",
@@ -179,7 +188,21 @@ class Simulator:
             stream_interval=interval,
             fault=self._fault(),
             seed=self._rng.randrange(1 << 30),
+            priority=priority,
         )
+
+    def _priority(self, body: dict[str, Any]) -> int:
+        """The request's `priority`; a non-zero one only under the priority policy."""
+        priority = body.get("priority", 0)
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise SimError(400, "BadRequestError", "priority: Input should be a valid integer")
+        if priority != 0 and self.config.scheduling_policy != "priority":
+            raise SimError(
+                400,
+                "BadRequestError",
+                f"Got priority {priority} but Priority scheduling is not enabled.",
+            )
+        return priority
 
     def _fault(self) -> Fault:
         config = self.config
@@ -227,15 +250,12 @@ class Simulator:
     async def _stream(self, job: Job) -> AsyncIterator[str | bytes]:
         stats = self.stats
         stats.requests += 1
-        stats.waiting += 1
         arrived = time.monotonic()
         running = False
         try:
-            async with self._turn:
-                await self._turn.wait_for(lambda: stats.running < self.config.max_num_seqs)
-            stats.waiting -= 1
-            stats.running += 1
+            await self._turns.wait(job)
             running = True
+            stats.began(job.rid, job.priority, job.max_tokens)
             stats.max_running = max(stats.max_running, stats.running)
             async for event in self._generate(job, arrived):
                 split = self.config.split_bytes
@@ -251,11 +271,7 @@ class Simulator:
             raise
         finally:
             if running:
-                stats.running -= 1
-                async with self._turn:
-                    self._turn.notify_all()
-            else:
-                stats.waiting -= 1
+                self._turns.ended()
 
     async def _generate(self, job: Job, arrived: float) -> AsyncIterator[str]:
         """The events of `job`'s answer (it arrived at `arrived`, on the monotonic clock)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from llm.sim_wire import Fault
 
 FAULTS: tuple[str, ...] = get_args(Fault)
+SchedulingPolicy = Literal["fcfs", "priority"]
+POLICIES: tuple[str, ...] = get_args(SchedulingPolicy)
+RECENT = 256
+"""Requests `Stats.recent` remembers (the newest to start)."""
 DEFAULT_MODEL = "kakaocorp/kanana-1.5-8b-instruct-2505"
 
 
@@ -29,6 +33,9 @@ class SimConfig:
     """Requests generating at once; more wait in the queue."""
     max_num_queued_reqs: int = 0
     """Running plus waiting requests above which new ones get 503 (0: unbounded)."""
+    scheduling_policy: SchedulingPolicy = "fcfs"
+    """vLLM's `--scheduling-policy`: the queue beyond `max_num_seqs` is served by arrival
+    (`fcfs`, which refuses a non-zero request `priority`) or by (priority, arrival)."""
     keep_alive: float = 0.0
     """Seconds of silence after which a `: keep-alive` comment is sent (0: never)."""
     fault: Fault = "none"
@@ -55,6 +62,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
             raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
+        if self.scheduling_policy not in POLICIES:
+            raise ValueError(f"scheduling_policy must be one of {', '.join(POLICIES)}")
         if self.tps <= 0 or self.stream_interval < 1 or self.max_num_seqs < 1:
             raise ValueError("tps must be above 0, stream_interval and max_num_seqs at least 1")
         if self.split_bytes < 0:
@@ -75,6 +84,17 @@ class Stats:
     prompt_tokens: int = 0
     generation_tokens: int = 0
     finished: dict[str, int] = field(default_factory=dict)
+    started: int = 0
+    """Requests that began generating."""
+    recent: list[dict[str, Any]] = field(default_factory=list)
+    """The newest `RECENT` of them, oldest first: `id`, `priority`, `max_tokens` and
+    `started` (its place in the order they began)."""
+
+    def began(self, rid: str, priority: int, max_tokens: int) -> None:
+        self.started += 1
+        entry = {"id": rid, "priority": priority, "max_tokens": max_tokens}
+        self.recent.append({**entry, "started": self.started})
+        del self.recent[:-RECENT]
 
     def public(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,6 +29,8 @@ class Job:
     """The request's own `stream_interval` (at least the server's is used)."""
     fault: Fault
     seed: int
+    priority: int = 0
+    """vLLM's request `priority` (lower is served earlier under the priority policy)."""
 
 
 class Wire:

@@ -2,6 +2,7 @@
 
     maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
                    [--engine memory|redis://HOST:PORT/DB] [--workers N] [--llm-url URL[,URL]]
+                   [--llm-priority] [--llm-shorten WAITING:SHARE,...]
                    [--database-url postgresql://...] [--log-format text|json]
     maratang migrate [--database-url postgresql://...] [--log-format text|json]
     maratang llm-sim [--host H] [--port P] [--model NAME] [--ttft S] [--tps N] [--fault MODE] ...
@@ -23,6 +24,7 @@ import uvicorn
 from bots.cli import add_parser as add_bots_parser
 from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
+from llm.shorten import parse_steps
 from realtime.limits import AddressRules
 from realtime.logs import FORMATS, log_config, redact, say, settings_secrets, url_secrets
 from realtime.multiprocess import multiprocess_directory
@@ -103,6 +105,18 @@ def parser() -> argparse.ArgumentParser:
         help="vLLM (OpenAI-compatible) servers, comma-separated (default: the fallback narrator)",
     )
     serve.add_argument(
+        "--llm-priority",
+        action=argparse.BooleanOptionalAction,
+        help="send vLLM each narration's priority (only for vLLM run with "
+        "--scheduling-policy priority; default: off)",
+    )
+    serve.add_argument(
+        "--llm-shorten",
+        metavar="STEPS",
+        help="waiting:share steps asking for shorter narrations as the queue for a model slot "
+        "grows (default 4:0.75,8:0.5; empty: never)",
+    )
+    serve.add_argument(
         "--database-url",
         metavar="URL",
         help="PostgreSQL for game records and snapshots (default: nothing is persisted)",
@@ -164,6 +178,10 @@ def check(settings: Settings) -> None:
         )
     if settings.llm_slots < 1:
         raise ValueError("MARATANG_LLM_SLOTS must be at least 1")
+    try:
+        parse_steps(settings.llm_shorten)
+    except ValueError as exc:
+        raise ValueError(f"MARATANG_LLM_SHORTEN {settings.llm_shorten!r}: {exc}") from None
     for name in POSITIVE:
         if getattr(settings, name) <= 0:
             raise ValueError(f"MARATANG_{name.upper()} must be above 0")
@@ -208,9 +226,10 @@ def narrator_line(settings: Settings) -> str:
     if not settings.llm_url:
         return f"narrator: {fallback} (no LLM configured)"
     urls = ", ".join(redact(url) for url in endpoint_bases(settings.llm_url))
+    priority = ", vLLM priority on" if settings.llm_priority else ""
     return (
         f"narrator: {settings.llm_model} at {urls} (up to {settings.llm_slots} narrations "
-        f"each), then {fallback}"
+        f"each{priority}), then {fallback}"
     )
 
 
@@ -305,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             engine=args.engine,
             workers=args.workers,
             llm_url=args.llm_url,
+            llm_priority=args.llm_priority,
+            llm_shorten=args.llm_shorten,
             database_url=args.database_url,
             log_level=args.log_level,
             log_format=args.log_format,

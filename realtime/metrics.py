@@ -203,6 +203,12 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.shortened_narrations = Counter(
+            "maratang_narrations_shortened_total",
+            "narrations that asked for a share of their tokens (step) because many waited",
+            ["step"],
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "maratang_llm_breaker_open",
             "1 while the breaker keeps requests from the model server (open or probing)",
@@ -373,6 +379,9 @@ class Metrics:
 
     def narrations_waiting(self, change: int) -> None:
         self.waiting.inc(change)
+
+    def shortened(self, step: str) -> None:
+        self.shortened_narrations.labels(step).inc()
 
     def breaker(self, endpoint: str, blocking: bool) -> None:
         self.breaker_open.labels(endpoint).set(int(blocking))

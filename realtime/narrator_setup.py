@@ -18,6 +18,7 @@ from llm.fallback import FallbackNarrator
 from llm.http_client import HTTPClient
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Narrator
+from llm.shorten import parse_steps
 from realtime.metrics import Metrics
 from realtime.settings import Settings
 from storage.engine import Engine, EngineUnavailable
@@ -91,6 +92,8 @@ class NarratorSetup:
             slots=settings.llm_slots,
             queue_seconds=settings.llm_queue_seconds,
             api_key=settings.llm_api_key,
+            priority=settings.llm_priority,
+            shorten=parse_steps(settings.llm_shorten),
         )
         model = ModelNarrator(
             client, endpoints, EngineSlots(engine), fallback, config, metrics, holder

@@ -62,6 +62,13 @@ class Settings:
     server's KV cache: ~120 on a 48 GB card, ~20 on a 24 GB one)."""
     llm_queue_seconds: float = 1.5
     """How long a narration waits for a free slot before the fallback tells it."""
+    llm_priority: bool = False
+    """Send vLLM each narration's `priority` (tastings first, then entrances, then finales).
+    Only for a vLLM run with `--scheduling-policy priority`: vLLM documents a non-zero
+    priority as an error otherwise."""
+    llm_shorten: str = "4:0.75,8:0.5"
+    """`waiting:share` steps: from that many of this process's narrations waiting for a slot,
+    one admitted asks for that share of its tokens and sentences (empty: never shorter)."""
     llm_connect_seconds: float = 2.0
     llm_first_token_seconds: float = 4.0
     """Budget from the request to the first text."""

@@ -10,7 +10,7 @@ from typing import Any
 import uvicorn
 
 from llm.sim import create_sim_app
-from llm.sim_config import FAULTS, SimConfig
+from llm.sim_config import FAULTS, POLICIES, SimConfig
 
 FLAGS: dict[str, tuple[str, type, str]] = {
     "model": ("--model", str, "served model name (default: the Kanana 1.5 8B instruct id)"),
@@ -24,6 +24,12 @@ FLAGS: dict[str, tuple[str, type, str]] = {
         "--max-num-queued-reqs",
         int,
         "running + waiting requests above which new ones get 503 (default: unbounded)",
+    ),
+    "scheduling_policy": (
+        "--scheduling-policy",
+        str,
+        "fcfs (by arrival; a non-zero request priority is refused) or priority "
+        "(by priority, then arrival) (default fcfs)",
     ),
     "keep_alive": (
         "--sse-keep-alive-interval",
@@ -51,7 +57,7 @@ def add_sim_parser(commands: Any) -> None:
     sim.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     sim.add_argument("--port", type=int, default=8001, help="port (default 8001; 0 picks one)")
     for name, (flag, kind, text) in FLAGS.items():
-        choices = FAULTS if name == "fault" else None
+        choices = {"fault": FAULTS, "scheduling_policy": POLICIES}.get(name)
         sim.add_argument(flag, dest=name, type=kind, help=text, choices=choices)
     sim.add_argument(
         "--stamp-tokens",

@@ -167,6 +167,16 @@ def test_vllm_runs_kanana_on_the_gpu_from_a_pinned_image() -> None:
     assert vllm["healthcheck"]["start_period"] == "900s"
 
 
+@pytest.mark.parametrize(("name", "server"), [("prod", "vllm"), ("dev", "llm-sim")])
+def test_the_app_sends_priorities_only_to_a_server_that_schedules_by_them(
+    name: str, server: str
+) -> None:
+    services = compose(name)["services"]
+    command = " ".join(services[server]["command"]).replace("=", " ")
+    assert "--scheduling-policy priority" in command
+    assert services["app"]["environment"]["MARATANG_LLM_PRIORITY"] == "true"
+
+
 @pytest.mark.parametrize("name", ["prod", "dev"])
 def test_no_secret_value_is_written_in_a_compose_file(name: str) -> None:
     for service, spec in compose(name)["services"].items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from llm.prompts import SYSTEM_EN, SYSTEM_KO, max_tokens, messages
+from protocol.types import Lang, NarrationKind
 from tests.llm.samples import NURSE, facts
 
 
@@ -68,3 +69,25 @@ def test_the_length_budget_grows_with_the_players_under_the_ceiling() -> None:
     assert max_tokens(facts("entrance"), 350) == 180
     assert max_tokens(facts("tasting"), 1000) == 80 + 3 * 70
     assert max_tokens(facts("tasting"), 200) == 200
+
+
+def test_a_shorter_narration_asks_for_a_share_of_its_tokens() -> None:
+    assert max_tokens(facts("entrance"), 350, scale=0.75) == 135
+    assert max_tokens(facts("tasting"), 1000, scale=0.5) == (80 + 3 * 70) // 2
+    assert max_tokens(facts("tasting"), 200, scale=0.5) == 100  # a share of what it may ask
+    assert max_tokens(facts("entrance"), 1, scale=0.5) == 1
+
+
+def test_a_shorter_narration_asks_for_fewer_sentences_and_tells_the_same_facts() -> None:
+    def ask(kind: NarrationKind, lang: Lang, scale: float) -> str:
+        return messages(facts(kind, lang=lang), scale=scale)[1]["content"]
+
+    assert ask("entrance", "en", 0.75).startswith("Tell the entrance in 2 to 3 sentences.\n")
+    assert ask("entrance", "en", 0.5).startswith("Tell the entrance in 1 to 2 sentences.\n")
+    assert ask("tasting", "en", 0.5).startswith("Tell the tasting in 1 sentence per player.\n")
+    assert ask("entrance", "ko", 0.75).startswith("entrance 이야기를 2~3문장으로 들려줘.\n")
+    assert ask("tasting", "ko", 0.5).startswith("tasting 이야기를 1문장 (플레이어마다)으로 들려줘.")
+    assert ask("finale", "en", 1.0).startswith("Tell the finale in 3 to 5 sentences.\n")
+    assert facts_json(ask("tasting", "ko", 0.5)) == facts_json(ask("tasting", "ko", 1.0))
+    shorter = messages(facts("tasting"), scale=0.5)[0]
+    assert shorter == messages(facts("tasting"))[0]  # the system prompt: still cached

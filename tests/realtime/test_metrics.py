@@ -52,6 +52,7 @@ SPEC = {
     "maratang_llm_stalls": "counter",
     "maratang_llm_requests_in_flight": "gauge",
     "maratang_llm_narrations_waiting": "gauge",
+    "maratang_narrations_shortened": "counter",
     "maratang_llm_breaker_open": "gauge",
     "maratang_records_pending": "gauge",
     "maratang_records_written": "counter",

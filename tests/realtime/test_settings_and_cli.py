@@ -44,6 +44,22 @@ def test_bad_flags_are_refused_with_a_message() -> None:
         parser().parse_args(["serve", "--port", "many"])
 
 
+def test_vllm_priority_is_off_unless_asked_for_and_narrations_shorten_by_default() -> None:
+    assert (Settings().llm_priority, Settings().llm_shorten) == (False, "4:0.75,8:0.5")
+    env = from_environment({"MARATANG_LLM_PRIORITY": "true", "MARATANG_LLM_SHORTEN": "3:0.6"})
+    assert (env.llm_priority, env.llm_shorten) == (True, "3:0.6")
+    assert from_environment({"MARATANG_LLM_PRIORITY": "0"}).llm_priority is False
+    with pytest.raises(ValueError, match="MARATANG_LLM_PRIORITY"):
+        from_environment({"MARATANG_LLM_PRIORITY": "sometimes"})
+    on = parser().parse_args(["serve", "--llm-priority", "--llm-shorten", ""])
+    off = parser().parse_args(["serve", "--no-llm-priority"])
+    given = parser().parse_args(["serve"])
+    assert (on.llm_priority, on.llm_shorten) == (True, "")
+    assert (off.llm_priority, given.llm_priority, given.llm_shorten) == (False, None, None)
+    flagged = with_overrides(env, llm_priority=off.llm_priority, llm_shorten=on.llm_shorten)
+    assert (flagged.llm_priority, flagged.llm_shorten) == (False, "")
+
+
 def test_every_setting_is_documented_in_the_operations_runbook() -> None:
     runbook = (ROOT / "docs" / "operations.md").read_text()
     missing = [f.name for f in fields(Settings) if f"`MARATANG_{f.name.upper()}`" not in runbook]
@@ -71,6 +87,9 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         (("llm-sim", "--tps", "0"), "tps must be above 0"),
         (("llm-sim", "--fault-rate", "2"), "fault_rate must be within 0..1"),
         (("serve", "--database-url", "mysql://x/y"), "must start with postgresql://"),
+        (("serve", "--llm-shorten", "4:2"), "MARATANG_LLM_SHORTEN '4:2': '4:2': waiting must"),
+        (("serve", "--llm-shorten", "8:0.5,4:0.75"), "each step needs more waiting"),
+        (("llm-sim", "--scheduling-policy", "lottery"), "invalid choice: 'lottery'"),
     ],
 )
 def test_bad_model_settings_are_refused_with_a_message(args: tuple[str, ...], said: str) -> None:
@@ -83,6 +102,8 @@ def test_serve_says_which_model_narrates() -> None:
     line = narrator_line(Settings(llm_url="http://a:8000/v1,http://b:8000", llm_slots=20))
     assert line.startswith("narrator: kakaocorp/kanana-1.5-8b-instruct-2505 at http://a:8000")
     assert "http://b:8000 (up to 20 narrations each), then fallback templates" in line
+    ordered = narrator_line(Settings(llm_url="http://a:8000", llm_slots=20, llm_priority=True))
+    assert "(up to 20 narrations each, vLLM priority on)" in ordered
 
 
 def test_serve_says_it_runs_on_the_embedded_defaults(server: Server) -> None:
