@@ -80,9 +80,9 @@ class CheckedNarrator:
         async with contextlib.aclosing(self._narrator.stream(facts, hurry, already)) as pieces:
             async for piece in pieces:
                 if piece.source != "llm":
-                    if gate.open:  # the narrator handed over itself: the model's text is over
-                        if text := await gate.end(whole=False):
-                            yield Piece(text, "llm")
+                    # the narrator handed over by itself: the model's text is over
+                    if gate.open and (text := await gate.end(whole=False)):
+                        yield Piece(text, "llm")
                     yield piece
                     continue
                 text = await gate.feed(piece.text)
@@ -155,8 +155,8 @@ class _Gate:
             return ""
         upto = len(self._held) if final else scan.safe
         if self._checks.guard is not None:
-            if not final:
-                upto = min(upto, _last_sentence_end(self._held))
+            if not final:  # whole sentences only, as far as the word filter cleared them
+                upto = _last_sentence_end(self._held[:upto])
             if upto and not await self._guard_clears(self._held[:upto]):
                 self._fail("guard")
                 return ""

@@ -14,7 +14,6 @@ from typing import Any
 
 from game.state import Seat, Table, Told
 from game.view import table_view
-from llm.model import ModelNarrator
 from llm.narrator import overall_source
 from protocol.types import NarrationSource, PlayerId, SessionId
 from protocol.wire import to_wire
@@ -133,7 +132,7 @@ async def narration_queues(runtime: Runtime) -> dict[str, Any]:
     model requests."""
     setup, limit = runtime.narration, runtime.settings.llm_slots
     endpoints = setup.endpoints.all if setup.endpoints is not None else ()
-    model = setup.narrator if isinstance(setup.narrator, ModelNarrator) else None
+    model = setup.model_narrator
     taken = await asyncio.gather(*(runtime.engine.slots_taken(e.pool) for e in endpoints))
     return {
         "model": setup.model or None,

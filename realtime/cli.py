@@ -24,10 +24,12 @@ import uvicorn
 from bots.cli import add_parser as add_bots_parser
 from bots.cli import run_bots
 from llm.endpoints import endpoint_bases
+from llm.lexicon import Lexicon
 from llm.shorten import parse_steps
 from realtime.limits import AddressRules
 from realtime.logs import FORMATS, log_config, redact, say, settings_secrets, url_secrets
 from realtime.multiprocess import multiprocess_directory
+from realtime.narrator_setup import word_files
 from realtime.runtime import REDIS_SCHEMES
 from realtime.settings import (
     SECRET_LENGTH,
@@ -66,6 +68,7 @@ POSITIVE = (
     "max_connections",
     "header_timeout",
     "retention_hours",
+    "guard_seconds",
 )
 """Settings that only make sense above 0."""
 
@@ -182,6 +185,12 @@ def check(settings: Settings) -> None:
         parse_steps(settings.llm_shorten)
     except ValueError as exc:
         raise ValueError(f"MARATANG_LLM_SHORTEN {settings.llm_shorten!r}: {exc}") from None
+    try:
+        Lexicon.load(word_files(settings))
+    except ValueError as exc:
+        raise ValueError(f"MARATANG_WORDS_FILES: {exc}") from None
+    if settings.guard_url and not settings.guard_url.startswith(("http://", "https://")):
+        raise ValueError("MARATANG_GUARD_URL must start with http:// or https://")
     for name in POSITIVE:
         if getattr(settings, name) <= 0:
             raise ValueError(f"MARATANG_{name.upper()} must be above 0")

@@ -7,15 +7,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llm.guard import ModelGuard
-from llm.lexicon import Lexicon
-
 from llm.chat import Sampling
 from llm.checks import CheckedNarrator, Checks
 from llm.client import Budgets
 from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
+from llm.guard import ModelGuard
 from llm.http_client import HTTPClient
+from llm.lexicon import Lexicon
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Narrator
 from llm.shorten import parse_steps
@@ -48,12 +47,14 @@ class EngineSlots:
 
 @dataclass
 class NarratorSetup:
-    """The narrator this process runs and (with a model) its endpoints."""
+    """The narrator this process runs and (with a model) its endpoints and model narrator."""
 
     narrator: Narrator
     endpoints: Endpoints | None = None
     model: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    model_narrator: ModelNarrator | None = None
+    """The model's narrator inside the checks, which the table inspector asks how many wait."""
 
     @classmethod
     def build(
@@ -99,7 +100,7 @@ class NarratorSetup:
             client, endpoints, EngineSlots(engine), fallback, config, metrics, holder
         )
         narrator = CheckedNarrator(model, fallback, checks(settings, client), metrics)
-        return cls(narrator, endpoints, settings.llm_model, model.headers)
+        return cls(narrator, endpoints, settings.llm_model, model.headers, model)
 
     async def survey(self) -> None:
         """Say at start-up what each model server answers, so a wrong URL or model name is
