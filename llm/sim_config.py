@@ -45,6 +45,10 @@ class SimConfig:
     """Benchmarks: every token's text is the wall-clock microsecond it was sent, `<µs>`."""
     api_key: str = ""
     seed: int = 0
+    guard_model: str = "kakaocorp/kanana-safeguard-8b"
+    """The served guard model: requests naming it get a verdict (`llm.sim_guard`)."""
+    guard_flags: str = ""
+    """Comma-separated words: text to judge containing one is unsafe (`<UNSAFE-S2>`)."""
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
