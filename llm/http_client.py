@@ -4,7 +4,8 @@ protocols (`llm/http_connection.py`).
 It does what the narrator needs and nothing else: one request at a time per connection, a
 keep-alive pool per origin, `http` and `https` (basic auth from the URL's `user:password@`), a
 bound on requests in flight, a body read as it arrives, and whole small answers for the
-probes. It reads no proxy settings from the environment: model servers are reached directly.
+probes and the guard. It reads no proxy settings from the environment: model servers are
+reached directly.
 """
 
 from __future__ import annotations
@@ -111,18 +112,30 @@ class HTTPClient:
     ) -> Answer:
         """A whole GET answer (at most `MAX_ANSWER` bytes of body) within `timeout` seconds.
         Raises `HTTPFailure`."""
+        return await self._whole("GET", url, b"", headers or {}, timeout)
+
+    async def post(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
+        """A whole answer to a small POST (a guard's verdict), as `get`. Raises
+        `HTTPFailure`."""
+        return await self._whole("POST", url, body, headers, timeout)
+
+    async def _whole(
+        self, method: str, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> Answer:
         try:
             async with asyncio.timeout(timeout):
-                response = await self.stream("GET", url, b"", headers or {}, timeout)
+                response = await self.stream(method, url, body, headers, timeout)
                 try:
-                    body = b""
-                    while len(body) < MAX_ANSWER and (data := await response.read()):
-                        body += data
+                    data = b""
+                    while len(data) < MAX_ANSWER and (piece := await response.read()):
+                        data += piece
                 finally:
                     response.close()
         except TimeoutError:
             raise HTTPFailure(f"no answer within {timeout} s") from None
-        return Answer(response.status, response.headers, body[:MAX_ANSWER])
+        return Answer(response.status, response.headers, data[:MAX_ANSWER])
 
     async def aclose(self) -> None:
         """Close every connection, in use or not, and wait until they are gone."""

@@ -43,6 +43,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from llm.sim_config import SimConfig, Stats
+from llm.sim_guard import GuardAnswer, judged, verdict
 from llm.sim_metrics import SimMetrics
 from llm.sim_queue import Turns
 from llm.sim_text import narration
@@ -86,6 +87,8 @@ class Simulator:
         try:
             self._authorise(request)
             body = await _json_body(request)
+            if body.get("model") == self.config.guard_model != self.config.model:
+                return await self._judge(body)
             job = self._job(request, body)
             if job.fault == "503":
                 raise _busy()
@@ -203,6 +206,21 @@ class Simulator:
                 f"Got priority {priority} but Priority scheduling is not enabled.",
             )
         return priority
+
+    async def _judge(self, body: dict[str, Any]) -> Response:
+        """The guard model's verdict (`llm.sim_guard`), after the time to a first token."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise SimError(400, "BadRequestError", "messages: field required, a non-empty list")
+        if self._fault() == "503":
+            raise _busy()
+        said = verdict(judged(messages), self.config.guard_flags)
+        answer = GuardAnswer(self.config.guard_model, body, said, self._fingerprint)
+        if body.get("stream"):
+            events = answer.events(lambda: asyncio.sleep(self.config.ttft))
+            return StreamingResponse(events, media_type="text/event-stream")
+        await asyncio.sleep(self.config.ttft)
+        return Response(answer.whole(), media_type="application/json")
 
     def _fault(self) -> Fault:
         config = self.config

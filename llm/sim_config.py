@@ -58,6 +58,10 @@ class SimConfig:
     """Tokens told before `say`."""
     skip_bowl: int = 0
     """Tests of the hub's checks: a tasting leaves out this bowl (1: the best; 0: none)."""
+    guard_model: str = "kakaocorp/kanana-safeguard-8b"
+    """The served guard model: requests naming it get a verdict (`llm.sim_guard`)."""
+    guard_flags: str = ""
+    """Comma-separated words: text to judge containing one is unsafe (`<UNSAFE-S2>`)."""
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:

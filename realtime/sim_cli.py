@@ -46,6 +46,16 @@ FLAGS: dict[str, tuple[str, type, str]] = {
         "send each event in HTTP chunks of at most this many bytes (default 0: whole)",
     ),
     "api_key": ("--api-key", str, "require this bearer token on /v1 (default: none)"),
+    "guard_model": (
+        "--guard-model",
+        str,
+        "served guard model name (default: the Kanana Safeguard 8B id)",
+    ),
+    "guard_flags": (
+        "--guard-flags",
+        str,
+        "comma-separated words the guard finds unsafe (default: none)",
+    ),
     "seed": ("--seed", int, "random seed (default 0)"),
 }
 

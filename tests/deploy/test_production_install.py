@@ -64,6 +64,8 @@ print(json.dumps({
 """
 """Run by an interpreter: where its `maratang` comes from, and which of the packages named as
 arguments it can import."""
+WORD_LISTS = "from llm.lexicon import Lexicon; print(Lexicon.load().find('씨발 fuck'))"
+"""Run by an interpreter: the narration word filter with the word lists the package carries."""
 ADMIN_TOKEN = "a-token-for-the-table-inspector-of-this-test"
 SERVE_ENV = {
     "MARATANG_ADMIN_TOKEN": ADMIN_TOKEN,
@@ -194,6 +196,8 @@ async def test_a_plain_install_migrates_serves_and_plays_a_round(
     assert Path(found["cli"]).is_relative_to(installed), found["cli"]
     maratang = installed / "bin" / "maratang"
     assert maratang.read_text().startswith(f"#!{installed / 'bin' / 'python'}")
+    words = run(installed / "bin" / "python", "-c", WORD_LISTS, cwd=elsewhere, timeout=30)
+    assert words.stdout.strip() == "시발", "the word lists are not in the package: " + words.stderr
 
     url = database_url(database)
     migrated = run(maratang, "migrate", "--database-url", url, cwd=elsewhere, timeout=60)
