@@ -235,10 +235,24 @@ NARRATION = (
         "Narrations (or their rest) handed to the templates per minute, by reason: busy (no "
         "model slot within MARATANG_LLM_QUEUE_SECONDS), unavailable (every model server's "
         "breaker open), connect, refused, error, dropped, the first_token, stall and total "
-        "budgets, empty; and model streams that stalled.",
+        "budgets, empty, moderated (the model's text failed a check), taken_over; and model "
+        "streams that stalled.",
         (
             per_minute("maratang_narration_fallbacks_total", "reason"),
             q(f"60 * sum(rate(maratang_llm_stalls_total[{RATE}]))", "stalls"),
+        ),
+        unit="opm",
+    ),
+    Panel(
+        "Narration checks",
+        "Per minute: model narrations whose text failed a check before players saw it "
+        "(words, guard, tasting; the templates told the rest, reason moderated), placeholders "
+        "dropped as unknown or malformed, and narrations asked to be shorter because many "
+        "waited for a model slot (by the share asked).",
+        (
+            per_minute("maratang_narration_checks_failed_total", "check"),
+            per_minute("maratang_narration_placeholders_dropped_total", "why"),
+            per_minute("maratang_narrations_shortened_total", "step"),
         ),
         unit="opm",
     ),

@@ -27,6 +27,7 @@ GAME_SIM = {
     "fault_after": 5,
     "say": "",
     "skip_bowl": 0,
+    "guard_flags": "",
 }
 HUB_ENV = {
     "MARATANG_COALESCE_MS": "40",
@@ -282,3 +283,22 @@ async def test_a_tasting_that_skips_a_player_is_finished_by_the_fallback(
         hub.base_url, "maratang_narration_checks_failed_total", failed, check="tasting"
     )
     await configure(sim)
+
+
+async def test_a_guard_model_keeps_a_sentence_it_finds_unsafe_from_the_players(
+    sim: Server,
+) -> None:
+    env = {**HUB_ENV, "MARATANG_GUARD_URL": sim.base_url, "MARATANG_GUARD_SECONDS": "2"}
+    with running_server("--llm-url", sim.base_url, env=env) as guarded:
+        await configure(sim, say="수상한 비밀 재료", say_after=20, guard_flags="비밀 재료")
+        counted = await scrape(guarded.base_url)
+        table = await open_table(guarded, ["민지"], rounds=1)
+        await table.host.request("game.start")
+        end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
+        assert end["source"] == "mixed"
+        assert not any("비밀" in orjson.dumps(m).decode() for m in table.host.received)
+        failed = total(counted, "maratang_narration_checks_failed_total", check="guard") + 1
+        await until_total(
+            guarded.base_url, "maratang_narration_checks_failed_total", failed, check="guard"
+        )
+    await configure(sim, guard_flags="")
