@@ -40,7 +40,7 @@ export function overScreen() {
     update() {
       const state = client.state;
       if (!state) return;
-      narration.update(state.narration);
+      narration.update();
       const rankingChanged = state.ranking !== lastRanking;
       if (rankingChanged) {
         lastRanking = state.ranking;

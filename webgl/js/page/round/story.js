@@ -65,7 +65,7 @@ export function storyColumn() {
     update(state) {
       const picking = state.phase === 'picking';
       customer.update(state.customer);
-      narration.update(state.narration);
+      narration.update();
       if (state.players !== last.players || state.host !== last.host || state.phase !== last.phase) {
         seats.replaceChildren(...state.players.map((seat) => seatRow(seat, state, picking)));
       }

@@ -38,6 +38,7 @@ namespace Maratang
   ""tasting"": ""Tasting"",
   ""customer"": ""Tonight’s customer"",
   ""narrator"": ""Story"",
+  ""narrationStalled"": ""The narrator is thinking…"",
   ""kinds"": {
     ""entrance"": ""Entrance"",
     ""tasting"": ""Tasting"",
@@ -167,6 +168,7 @@ namespace Maratang
   ""tasting"": ""시식 중"",
   ""customer"": ""오늘의 손님"",
   ""narrator"": ""이야기"",
+  ""narrationStalled"": ""이야기꾼이 생각하는 중…"",
   ""kinds"": {
     ""entrance"": ""손님 입장"",
     ""tasting"": ""시식 평가"",

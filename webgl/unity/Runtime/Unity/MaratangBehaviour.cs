@@ -20,6 +20,7 @@ namespace Maratang.Unity
 
         private readonly ConcurrentQueue<Action> _handlers = new ConcurrentQueue<Action>();
         private MaratangClient _client;
+        private NarrationPacer _narration;
         private bool _destroyed;
 
         /// <summary>The server's origin. Set it (or the Inspector field) before the first use of
@@ -43,6 +44,17 @@ namespace Maratang.Unity
                 return _client ?? (_client = MakeClient());
             }
         }
+
+        /// <summary>How <see cref="Narration"/> paces the story; change it before the first use of <see cref="Narration"/>.</summary>
+        public NarrationPaceOptions NarrationPace { get; set; } = new NarrationPaceOptions();
+
+        /// <summary>
+        /// The narration at reading pace, following <see cref="Client"/> and moved on in this
+        /// component's <c>Update</c>: show <see cref="NarrationPacer.Shown"/>, and "…" while it is
+        /// <see cref="NarrationPacer.Stalled"/>. Made on first use; what was told before shows at once.
+        /// The client's own narration events are unchanged.
+        /// </summary>
+        public NarrationPacer Narration => _narration ?? (_narration = new NarrationPacer(Client, NarrationPace));
 
         /// <summary>The timers this build's client waits on: the browser's in a WebGL build
         /// (.NET's timers never fire there), <c>Task.Delay</c> everywhere else.</summary>
@@ -118,6 +130,7 @@ namespace Maratang.Unity
         {
             Action handler;
             while (_handlers.TryDequeue(out handler)) handler();
+            _narration?.Update();
         }
 
         /// <summary>Backgrounded (mobile, or the Editor's pause): no liveness ping and no
@@ -142,6 +155,8 @@ namespace Maratang.Unity
         protected virtual void OnDestroy()
         {
             _destroyed = true;
+            _narration?.Dispose();
+            _narration = null;
             _client?.Dispose();
             _client = null;
         }

@@ -7,7 +7,7 @@ using UnityEngine;
 
 /// <summary>
 /// Maratang in one script: sign in as a guest, open a table or join one by its code, start the
-/// game, watch the narration arrive piece by piece, and submit a bowl each round. Put it beside
+/// game, read the narration at reading pace as it is told, and submit a bowl each round. Put it beside
 /// a <see cref="MaratangBehaviour"/> (which owns the client) on any GameObject. Its text comes
 /// from <see cref="Strings"/>, the same locale files the browser page uses (Korean first).
 /// </summary>
@@ -24,7 +24,6 @@ public class QuickStart : MonoBehaviour
     private MaratangClient _client;
     private string _name = "민지";
     private string _code = "";
-    private string _narration = "";
     private string _status = "";
 
     private void Start()
@@ -33,9 +32,6 @@ public class QuickStart : MonoBehaviour
         _status = _text["nameLabel"];
         _maratang = GetComponent<MaratangBehaviour>();
         _client = _maratang.Client;
-        _client.NarrationStarted += started => _narration = "";
-        _client.NarrationDelta += (nid, piece, soFar) => _narration = soFar;
-        _client.NarrationEnded += (nid, text, source) => _narration = text;
         _client.RoundStarted += round => _status = _text["round"] + " " + round.Round;
         _client.RoundResolved += resolved => _status = _text.Format("resultsTitle", "n", resolved.Round) + ": "
             + string.Join(", ", resolved.Results.ConvertAll(r => _text.Format("points", "n", r.Score)));
@@ -91,7 +87,8 @@ public class QuickStart : MonoBehaviour
             if (table.Phase == "picking" && table.Bowl == null && GUILayout.Button(_text["submit"]))
                 _ = RunAsync(() => _client.SubmitBowlAsync(table.Round, Ingredients, Spice));
         }
-        GUILayout.Label(_narration);
+        NarrationPacer narration = _maratang.Narration; // paced in MaratangBehaviour.Update
+        GUILayout.Label(narration.Shown + (narration.Stalled ? " " + _text["narrationStalled"] : ""));
         GUILayout.EndArea();
     }
 }

@@ -46,6 +46,9 @@ public static class LayerRun
         RoundResolved resolved = null;
         client.RoundStarted += round => started = Handled(round);
         client.RoundResolved += round => resolved = Handled(round);
+        NarrationPacer narration = _behaviour.Narration;
+        int paced = 0;
+        narration.Changed += () => paced += Handled(1);
 
         Await(_behaviour.SignInAsync("민지"));
         Await(client.ConnectAsync());
@@ -53,6 +56,9 @@ public static class LayerRun
         Check(ack.Code.Length == Wire.CodeLength, "a table was opened: " + ack.Code);
         Await(client.StartAsync());
         Until(() => started != null, "round.started reached its handler");
+        Until(() => narration.Kind == "entrance" && narration.Complete, "the entrance was told to its end at reading pace");
+        Check(narration.Shown == client.State.Narration.Text, "all of the entrance was shown");
+        Check(paced > narration.Shown.Length / 3, "it was shown a little at a time (" + paced + " steps)");
 
         Send("OnApplicationPause", true);
         Send("OnApplicationPause", false);
