@@ -8,9 +8,9 @@ for the GPU. This process's waiting narrations get slots best priority first (ta
 entrances, then finales; `llm.waiting`), and one admitted while many wait asks for fewer
 tokens (`llm.shorten`), so the queue drains sooner. The fallback also takes over when a
 request fails or breaches a budget, going on from the text the model already told, so
-`narration.end.source` is `llm`, `fallback` or `mixed`. A narration taken over from another
-process is finished by the fallback: the text told so far holds the players' names, which the
-model must never see.
+`narration.end.source` is `llm`, `fallback` or `mixed`. A narration going on from text already
+told (taken over from a process that died, or paused while the store was away) is finished by
+the fallback: that text holds the players' names, which the model must never see.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class ModelNarrator:
         said = ""
         handover = _Handover()
         if already:
-            handover.reason = "taken_over"
+            handover.reason = "resumed"
         else:
             # aclosing: if this stream is closed early, the model request is closed at once
             async with contextlib.aclosing(self._from_model(facts, hurry, handover)) as model:

@@ -235,7 +235,7 @@ NARRATION = (
         "Narrations (or their rest) handed to the templates per minute, by reason: busy (no "
         "model slot within MARATANG_LLM_QUEUE_SECONDS), unavailable (every model server's "
         "breaker open), connect, refused, error, dropped, the first_token, stall and total "
-        "budgets, empty, moderated (the model's text failed a check), taken_over; and model "
+        "budgets, empty, moderated (the model's text failed a check), resumed; and model "
         "streams that stalled.",
         (
             per_minute("maratang_narration_fallbacks_total", "reason"),

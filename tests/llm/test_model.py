@@ -184,7 +184,7 @@ async def test_a_narration_taken_over_is_finished_by_the_fallback_never_the_mode
     assert server.chats == []
     assert {p.source for p in pieces} == {"fallback"}
     assert "".join(p.text for p in pieces) == "\n" + recap(facts("tasting"))
-    assert r.fallbacks() == {"taken_over": 1}
+    assert r.fallbacks() == {"resumed": 1}
 
 
 async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() -> None:
