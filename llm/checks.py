@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from llm.facts import NarrationFacts
 from llm.guard import Guard, GuardError
-from llm.lexicon import Lexicon
+from llm.lexicon import CONTEXT, Lexicon
 from llm.narrator import Narrator, Piece
 from llm.observe import NarrationObserver
 from llm.prompts import MAX_TOKENS, TASTING_BASE_TOKENS
@@ -41,8 +41,6 @@ _NAMED = re.compile(r"⟨P(\d{1,2})⟩")
 CHARS_PER_TOKEN = {"ko": 1.5, "en": 4.0}
 """Characters of narration per token asked for, about, to turn a token budget into a length:
 the cut then falls at a sentence end near where `max_tokens` would stop the model mid-word."""
-_CONTEXT = 16
-"""Characters of released text the word filter is shown before what it scans."""
 
 
 def length_budget(facts: NarrationFacts) -> int:
@@ -149,7 +147,7 @@ class _Gate:
         return None
 
     async def _release(self, final: bool) -> str:
-        scan = self._checks.words.scan(self._held, final, self.released[-_CONTEXT:])
+        scan = self._checks.words.scan(self._held, final, self.released[-CONTEXT:])
         if scan.found is not None:
             self._fail("words")
             return ""

@@ -116,6 +116,7 @@ class NarratorSetup:
 
 
 def word_files(settings: Settings) -> list[Path]:
+    """The operator's word lists (`MARATANG_WORDS_FILES`)."""
     return [Path(f.strip()) for f in settings.words_files.split(",") if f.strip()]
 
 

@@ -161,6 +161,9 @@ def test_production_refuses_a_missing_or_default_secret(secret: str | None) -> N
         ({"MARATANG_HEADER_TIMEOUT": "-1"}, "MARATANG_HEADER_TIMEOUT must be above 0"),
         ({"MARATANG_SEND_QUEUE_BYTES": "100"}, "MARATANG_SEND_QUEUE_BYTES must be at least"),
         ({"MARATANG_LIMIT_EXEMPT": "10.0.0.0/8, cafe"}, "'cafe' is no address or network"),
+        ({"MARATANG_WORDS_FILES": "/no/such/words.txt"}, "MARATANG_WORDS_FILES: "),
+        ({"MARATANG_GUARD_URL": "vllm-guard:8000"}, "MARATANG_GUARD_URL must start with http"),
+        ({"MARATANG_GUARD_SECONDS": "0"}, "MARATANG_GUARD_SECONDS must be above 0"),
     ],
 )
 def test_limits_that_cannot_work_are_refused_with_a_message(env: dict[str, str], said: str) -> None:
