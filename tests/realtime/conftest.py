@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,9 +133,20 @@ def away(player: str) -> Callable[[Message], bool]:
     return lambda m: m["t"] == "player.away" and m["player"] == player
 
 
+async def until_started(server: Server, workers: int, seconds: float = 15.0) -> None:
+    """Wait until the server's output says `workers` workers started: a worker may serve
+    before the line that says so has been read from its output."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while len(server.workers()) < workers:
+        assert loop.time() < deadline, f"{len(server.workers())} of {workers} workers started"
+        await asyncio.sleep(0.05)
+
+
 async def both_workers_hold_sockets(server: Server, most: int = 20) -> list[Client]:
     """Sockets past their hello until each worker holds one (the kernel hands a new socket
     to whichever worker accepts first)."""
+    await until_started(server, 2)
     clients: list[Client] = []
     while not clients or any(sockets_held(pid, server.port) == 0 for pid in server.workers()):
         assert len(clients) < most, "every socket went to one worker"
