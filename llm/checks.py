@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sys
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from llm.guard import Guard, GuardError
 from llm.lexicon import CONTEXT, Lexicon
 from llm.narrator import Narrator, Piece
 from llm.observe import NarrationObserver
-from llm.prompts import MAX_TOKENS, TASTING_BASE_TOKENS
+from llm.prompts import max_tokens
 
 SENTENCE_END = re.compile(r"[.!?…。~]+[\"'”’)\]]*(?=\s)|\n")
 """A sentence ends at its mark once the next character (a space, a line break) shows that the
@@ -45,10 +46,7 @@ the cut then falls at a sentence end near where `max_tokens` would stop the mode
 
 def length_budget(facts: NarrationFacts) -> int:
     """How many characters of the model's text a narration of these facts may run to."""
-    tokens = MAX_TOKENS[facts.kind]
-    if facts.kind == "tasting":
-        tokens = TASTING_BASE_TOKENS + tokens * max(1, len(facts.tastings))
-    return int(tokens * CHARS_PER_TOKEN[facts.lang])
+    return int(max_tokens(facts, sys.maxsize) * CHARS_PER_TOKEN[facts.lang])
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ from llm.sim_guard import GuardAnswer, judged, verdict
 from llm.sim_metrics import SimMetrics
 from llm.sim_queue import Turns
 from llm.sim_text import narration
-from llm.sim_wire import Fault, Job, Wire, usage_of
+from llm.sim_wire import Fault, Job, Wire, completion
 
 log = logging.getLogger("maratang.llm_sim")
 
@@ -241,17 +241,9 @@ class Simulator:
 
     def _whole(self, job: Job) -> Response:
         words, finish = self._tokens(job)
-        usage = usage_of(job.prompt_tokens, len(words) + (finish == "stop"))
-        message = {"role": "assistant", "content": "".join(words), "refusal": None}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
-        body = {
-            "id": job.rid,
-            "object": "chat.completion",
-            "created": job.created,
-            "model": self.config.model,
-            "choices": [{**choice, "stop_reason": None}],
-            "usage": usage,
-        }
+        body = completion(
+            job, self.config.model, "".join(words), finish, len(words) + (finish == "stop")
+        )
         return Response(orjson.dumps(body), media_type="application/json")
 
     def _tokens(self, job: Job) -> tuple[list[str], str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from llm.sim_wire import Job, Wire, usage_of
+from llm.sim_wire import Job, Wire, completion
 
 SAFE, UNSAFE = "<SAFE>", "<UNSAFE-S2>"
 
@@ -55,19 +55,7 @@ class GuardAnswer:
         self._fingerprint = fingerprint
 
     def whole(self) -> bytes:
-        job = self._job
-        message = {"role": "assistant", "content": self._said, "refusal": None}
-        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
-        return orjson.dumps(
-            {
-                "id": job.rid,
-                "object": "chat.completion",
-                "created": job.created,
-                "model": self._model,
-                "choices": [{**choice, "stop_reason": None}],
-                "usage": usage_of(job.prompt_tokens, 2),
-            }
-        )
+        return orjson.dumps(completion(self._job, self._model, self._said, "stop", 2))
 
     async def events(self, pause: Callable[[], Awaitable[None]]) -> AsyncIterator[str]:
         """The streamed answer, its first token after `pause`."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -79,6 +79,22 @@ class Wire:
             usage = orjson.dumps(usage_of(self._job.prompt_tokens, tokens)).decode()
             tail = f'"usage":{usage},{tail}'
         return f'data: {self._head},"choices":[{choice}],{tail}}}\n\n'
+
+
+def completion(
+    job: Job, model: str, content: str, finish: str, completion_tokens: int
+) -> dict[str, Any]:
+    """A whole (not streamed) chat completion, in vLLM's shape."""
+    message = {"role": "assistant", "content": content, "refusal": None}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    return {
+        "id": job.rid,
+        "object": "chat.completion",
+        "created": job.created,
+        "model": model,
+        "choices": [{**choice, "stop_reason": None}],
+        "usage": usage_of(job.prompt_tokens, completion_tokens),
+    }
 
 
 def usage_of(prompt: int, completion: int) -> dict[str, int]:
