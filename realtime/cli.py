@@ -1,7 +1,8 @@
 """`maratang`: the command line.
 
     maratang serve [--host H] [--port P] [--fallback-tps N] [--grace-seconds S]
-                   [--engine memory|redis://HOST:PORT/DB] [--workers N] [--llm-url URL[,URL]]
+                   [--engine memory|redis://HOST:PORT/DB|redis+cluster://HOST:PORT,...]
+                   [--workers N] [--llm-url URL[,URL]]
                    [--llm-priority] [--llm-shorten WAITING:SHARE,...]
                    [--database-url postgresql://...] [--log-format text|json]
     maratang migrate [--database-url postgresql://...] [--log-format text|json]
@@ -41,6 +42,7 @@ from realtime.settings import (
 )
 from realtime.sim_cli import add_sim_parser, run_sim
 from storage.migrate import check_url, upgrade_head
+from storage.redis_keys import CLUSTER_SCHEMES, ClusterURL, Keys
 
 MIN_SEND_QUEUE = 1024
 """Bytes below which a socket's queue cannot hold a `welcome`."""
@@ -94,7 +96,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--engine",
         metavar="URL",
-        help="memory (default: one process) or a Redis URL such as redis://127.0.0.1:6379/0",
+        help=(
+            "memory (default: one process), a Redis URL such as redis://127.0.0.1:6379/0, or a"
+            " Redis Cluster's nodes: redis+cluster://10.0.0.1:6379,10.0.0.2:6379"
+        ),
     )
     serve.add_argument(
         "--workers",
@@ -160,7 +165,10 @@ def check(settings: Settings) -> None:
             "--workers above 1 needs --engine redis://HOST:PORT/DB"
         )
     if settings.engine != "memory" and not settings.engine.startswith(REDIS_SCHEMES):
-        raise ValueError("--engine: use memory or a redis:// URL")
+        raise ValueError("--engine: use memory, a redis:// URL or a redis+cluster:// URL")
+    if settings.engine.startswith(CLUSTER_SCHEMES):
+        ClusterURL.parse(settings.engine)  # raises for a node without host or port
+    Keys(settings.redis_prefix)  # raises for a prefix that would break the hash tags
     endpoint_bases(settings.llm_url)  # raises for a URL that is not http(s)
     if settings.database_url:
         check_url(settings.database_url)
@@ -204,8 +212,9 @@ def describe(settings: Settings) -> list[str]:
     if settings.engine == "memory":
         engine = "engine: memory (one process; live tables are lost when it stops)"
     else:
+        kind = "redis cluster" if settings.engine.startswith(CLUSTER_SCHEMES) else "redis"
         engine = (
-            f"engine: redis at {redact(settings.engine)} (keys under {settings.redis_prefix!r})"
+            f"engine: {kind} at {redact(settings.engine)} (keys under {settings.redis_prefix!r})"
         )
     lines = [
         engine,

@@ -35,11 +35,12 @@ from storage.observe import UNOBSERVED, EngineObserver, RecordsObserver
 from storage.postgres import PostgresRecords
 from storage.records import NoRecords, Records
 from storage.redis import RedisEngine
+from storage.redis_keys import CLUSTER_SCHEMES
 
 log = logging.getLogger("maratang")
 
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)
 STOP_SECONDS = 5.0
 PING_EVERY = 1.0
 BYE_RETRY_MS = 1000
@@ -56,7 +57,7 @@ def make_engine(settings: Settings, observer: EngineObserver = UNOBSERVED) -> En
             history=settings.history,
             observer=observer,
         )
-    raise ValueError("unknown engine: use memory or a redis:// URL")
+    raise ValueError("unknown engine: use memory, a redis:// URL or a redis+cluster:// URL")
 
 
 def make_records(settings: Settings, observer: RecordsObserver = UNOBSERVED) -> Records:

@@ -1,9 +1,11 @@
-"""`RedisEngine`: the engine for many hub processes sharing one Redis.
+"""`RedisEngine`: the engine for many hub processes sharing one Redis or one Redis Cluster.
 
 Every guarantee of `storage.engine.Engine` holds across processes: commits are one Lua script
 (version check, table write, log append, doorbell), the log is a Redis Stream per session with
 a bounded history, deadlines, presence, slots and leases are Lua scripts on shared keys, and
-fan-out is `RedisFanout` (one pub/sub connection per process, the log as the truth).
+fan-out is `RedisFanout` (one sharded pub/sub connection per process and shard, the log as the
+truth). Every script gets every key it touches in `KEYS`, and touches the keys of one table or
+one bucket only (`storage.redis_keys`), so the same scripts run on one Redis and on a Cluster.
 
 Keys live under a configurable prefix; a session's keys expire after a day without commits
 (a finished one sooner, see `expire`). When Redis cannot be reached, methods raise
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from importlib import resources
@@ -22,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
@@ -47,19 +51,45 @@ from storage.engine import (
 from storage.observe import UNOBSERVED, EngineObserver, observed
 from storage.redis_batch import ScriptBatch
 from storage.redis_fanout import REDIS_DOWN, RedisFanout
+from storage.redis_keys import CLUSTER_SCHEMES, CLUSTER_SHARDS, ClusterURL, Keys
 from storage.serial import event_bytes, logged_from, table_bytes, table_from
 
 P = ParamSpec("P")
 R = TypeVar("R")
+Client = Redis | RedisCluster
 
 DEFAULT_HISTORY = 2000
 IDLE_TTL = 24 * 3600.0
 CLAIM_LIMIT = 100
 POOL_SIZE = 64
-"""Redis connections per process, besides its pub/sub connection."""
+"""Redis connections per process (per node of a Cluster), besides its pub/sub connections."""
+CLUSTER_POOL_SIZE = 512
+"""Connections per Cluster node: its client fails a command rather than wait for one, so the
+bound is set where it only stops a runaway."""
 PING_SECONDS = 1.0
 TABLE_CACHE = 10_000
 """Tables remembered per process (a table is a few hundred bytes)."""
+SCRIPTS = (
+    "append",
+    "commit",
+    "create",
+    "restore",
+    "load",
+    "expire",
+    "code_free",
+    "presence_set",
+    "presence_clear",
+    "presence_lapsed",
+    "deadline_set",
+    "deadline_cancel",
+    "deadline_claim",
+    "deadline_finish",
+    "slot_acquire",
+    "slots_taken",
+    "lease_acquire",
+    "lease_release",
+    "tally",
+)
 
 
 def _guarded(
@@ -82,7 +112,7 @@ def _glob_escaped(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
-def _script(client: Redis, name: str) -> AsyncScript:
+def _script(client: Client, name: str) -> AsyncScript:
     text = resources.files("storage").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
     return client.register_script(text)
 
@@ -94,7 +124,7 @@ def _member(session: str, kind: str, key: str) -> str:
 class RedisEngine:
     def __init__(
         self,
-        client: Redis,
+        client: Client,
         prefix: str = "maratang:",
         history: int = DEFAULT_HISTORY,
         idle_ttl: float = IDLE_TTL,
@@ -104,31 +134,11 @@ class RedisEngine:
         self.observer = observer
         """Told how long each call took (`storage.observe`)."""
         self._client = client
-        self._prefix = prefix
+        cluster = isinstance(client, RedisCluster)
+        self._keys = Keys(prefix, tagged=cluster, shards=CLUSTER_SHARDS if cluster else 1)
         self._history = history
         self._idle_ms = int(idle_ttl * 1000)
-        self._scripts = {
-            name: _script(client, name)
-            for name in (
-                "append",
-                "commit",
-                "create",
-                "restore",
-                "load",
-                "expire",
-                "presence_set",
-                "presence_clear",
-                "presence_lapsed",
-                "deadline_set",
-                "deadline_claim",
-                "deadline_finish",
-                "slot_acquire",
-                "slots_taken",
-                "lease_acquire",
-                "lease_release",
-                "tally",
-            )
-        }
+        self._scripts = {name: _script(client, name) for name in SCRIPTS}
         self._tables: dict[SessionId, tuple[int, bytes, Table]] = {}
         """The last table seen per session: its version, its epoch (see `load.lua`), itself."""
         self._lane = ScriptBatch(client, self._scripts["append"])
@@ -136,59 +146,74 @@ class RedisEngine:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisEngine:
-        """An engine on a new client that gives up on an unreachable Redis within seconds.
+        """An engine on a new client that gives up on an unreachable Redis within seconds:
+        one Redis (`redis://`, `rediss://`, `unix://`) or a Cluster (`redis+cluster://`).
 
-        Commands share a bounded pool of connections; when all are busy, a command waits
-        for one (up to the socket timeout) rather than failing."""
+        On one Redis, commands share a bounded pool of connections; when all are busy, a
+        command waits for one (up to the socket timeout) rather than failing."""
+        timeouts: dict[str, Any] = {
+            "socket_timeout": 5,
+            "socket_connect_timeout": 2,
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
+        }
+        if url.startswith(CLUSTER_SCHEMES):
+            where = ClusterURL.parse(url)
+            cluster = RedisCluster(
+                startup_nodes=[ClusterNode(host, port) for host, port in where.nodes],
+                username=where.username,
+                password=where.password,
+                ssl=where.tls,
+                max_connections=CLUSTER_POOL_SIZE,
+                **timeouts,
+            )
+            return cls(cluster, **options)
         pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=POOL_SIZE,
-            timeout=5,
-            socket_timeout=5,
-            socket_connect_timeout=2,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3),
-            health_check_interval=10,
+            url, max_connections=POOL_SIZE, timeout=5, health_check_interval=10, **timeouts
         )
         return cls(Redis.from_pool(pool), **options)
 
+    @property
+    def client(self) -> Client:
+        """The Redis client the engine talks through (for tools that inspect its keys)."""
+        return self._client
+
     # Keys ---------------------------------------------------------------------------------
 
-    def _key(self, *parts: str) -> str:
-        return self._prefix + ":".join(parts)
-
-    def _state_keys(self, session: SessionId) -> list[str]:
-        """The state hash, the log and the narration lane's text of a session."""
-        return [self._key("s", session), self._key("log", session), self._key("told", session)]
-
     def _channel(self, session: SessionId) -> str:
-        return self._key("ch", session)
+        return self._keys.table("ch", session)
 
-    def _deadline_keys(self) -> list[str]:
-        return [
-            self._key("deadlines"),
-            self._key("deadlines", "claimed"),
-            self._key("deadlines", "claims"),
-        ]
+    def _table_keys(self, session: SessionId) -> list[str]:
+        """The keys a commit or an append touches: state, log, lane text, doorbell."""
+        return [*self._keys.state(session), self._channel(session)]
+
+    def _deadline_keys(self, session: SessionId) -> list[str]:
+        return self._keys.deadlines(self._keys.shard_of(session))
+
+    def _presence_index(self, session: SessionId) -> str:
+        return self._keys.presence(self._keys.shard_of(session))
 
     # Tables and logs ----------------------------------------------------------------------
 
     @_guarded
     async def create(self, table: Table) -> Snapshot:
-        keys = [self._key("s", table.session), self._key("code", table.code)]
-        args: list[EncodableT] = [table.session, table_bytes(table), self._idle_ms]
-        if not await self._scripts["create"](keys, args):
+        """The join code is claimed first: a process that dies before the table is written
+        leaves a code naming no table (until it expires), never a table nobody can join."""
+        claimed = await self._client.set(
+            self._keys.code(table.code), table.session, nx=True, px=self._idle_ms
+        )
+        if not claimed:
             raise CodeTaken(table.code)
+        keys = [self._keys.table("s", table.session)]
+        await self._scripts["create"](keys, [table_bytes(table), self._idle_ms])
         return Snapshot(table, version=1, seq=0)
 
     @_guarded
     async def restore(self, snapshot: Snapshot) -> bool:
         table = snapshot.table
-        state, _, told_key = self._state_keys(table.session)
-        keys = [state, self._key("code", table.code), told_key]
+        state, _, told_key = self._keys.state(table.session)
         told = lane(table, snapshot.told)
         epoch = secrets.token_hex(6).encode()
         args: list[EncodableT] = [
-            table.session,
             table_bytes(table),
             snapshot.version,
             snapshot.seq,
@@ -198,21 +223,25 @@ class RedisEngine:
             told.text if told else "",
             ",".join(told.by) if told else "",
         ]
-        if not await self._scripts["restore"](keys, args):
+        if not await self._scripts["restore"]([state, told_key], args):
             return False
+        # Its old code comes back unless another table took it meanwhile.
+        await self._client.set(
+            self._keys.code(table.code), table.session, nx=True, px=self._idle_ms
+        )
         self._remember(table, snapshot.version, epoch)
         return True
 
     @_guarded
     async def find_code(self, code: str) -> SessionId | None:
-        session = cast(bytes | None, await self._client.get(self._key("code", code)))
+        session = cast(bytes | None, await self._client.get(self._keys.code(code)))
         return SessionId(session.decode()) if session else None
 
     @_guarded
     async def load(self, session: SessionId) -> Snapshot | None:
         known = self._tables.get(session)
         held: list[EncodableT] = [known[0], known[1]] if known else [0, b""]
-        keys = [self._key("s", session), self._key("told", session)]
+        keys = [self._keys.table("s", session), self._keys.table("told", session)]
         reply = await self._scripts["load"](keys, held)
         if not reply:
             self._tables.pop(session, None)
@@ -242,11 +271,10 @@ class RedisEngine:
             table_bytes(table),
             self._history,
             self._idle_ms,
-            self._channel(session),
             table.streaming or "",
             *(event_bytes(e) for e in events),
         ]
-        first = int(await self._scripts["commit"](self._state_keys(session), args))
+        first = int(await self._scripts["commit"](self._table_keys(session), args))
         if first < 0:
             raise VersionConflict(session)
         known = self._tables.get(session)
@@ -267,10 +295,9 @@ class RedisEngine:
             source,
             self._history,
             self._idle_ms,
-            self._channel(session),
             event_bytes(delta),
         ]
-        seq = int(await self._lane(self._state_keys(session), args))
+        seq = int(await self._lane(self._table_keys(session), args))
         if seq == 0:
             raise NotStreaming(session, delta.nid)
         logged = Logged(session, seq, delta)
@@ -279,7 +306,7 @@ class RedisEngine:
 
     @_guarded
     async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:
-        last = await self._client.hget(self._key("s", session), "seq")
+        last = await self._client.hget(self._keys.table("s", session), "seq")
         if last is None or seq > int(last):
             return None
         if seq == int(last):
@@ -292,7 +319,7 @@ class RedisEngine:
     async def _read_log(self, session: SessionId, after: int) -> list[Logged]:
         entries = cast(
             list[tuple[bytes, dict[bytes, bytes]]],
-            await self._client.xrange(self._key("log", session), min=f"{after + 1}-0"),
+            await self._client.xrange(self._keys.table("log", session), min=f"{after + 1}-0"),
         )
         return [
             logged_from(session, int(entry_id.split(b"-")[0]), fields[b"e"])
@@ -302,7 +329,7 @@ class RedisEngine:
     async def _read_seqs(self, sessions: Sequence[SessionId]) -> list[int | None]:
         async with self._client.pipeline(transaction=False) as pipe:
             for session in sessions:
-                pipe.hget(self._key("s", session), "seq")
+                pipe.hget(self._keys.table("s", session), "seq")
             values = await pipe.execute()
         return [int(v) if v is not None else None for v in values]
 
@@ -311,7 +338,7 @@ class RedisEngine:
 
     @_guarded
     async def subscribe(self, session: SessionId, listener: Listener) -> None:
-        current = await self._client.hget(self._key("s", session), "seq")
+        current = await self._client.hget(self._keys.table("s", session), "seq")
         await self._fanout.subscribe(session, listener, int(current or 0))
 
     @observed
@@ -320,95 +347,124 @@ class RedisEngine:
 
     # Presence -----------------------------------------------------------------------------
 
+    # A connection's mark is in its session's zset (which says who is live) and in one bucket
+    # of the presence index (which finds the marks of dead processes): two keys, written
+    # apart, as on a Cluster they are on different shards.
+
     @_guarded
     async def set_presence(
         self, session: SessionId, player: PlayerId, connection: str, ttl: float
     ) -> None:
-        keys = [self._key("pres", session), self._key("presence")]
-        args: list[EncodableT] = [session, player, connection, int(ttl * 1000), self._idle_ms]
-        await self._scripts["presence_set"](keys, args)
+        ttl_ms = int(ttl * 1000)
+        mark = self._scripts["presence_set"]
+        await asyncio.gather(
+            mark(
+                [self._keys.table("pres", session)],
+                [f"{player}|{connection}", ttl_ms, self._idle_ms],
+            ),
+            mark(
+                [self._presence_index(session)],
+                [_member(session, player, connection), ttl_ms, self._idle_ms],
+            ),
+        )
 
     @_guarded
     async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
-        keys = [self._key("pres", session), self._key("presence")]
-        return int(await self._scripts["presence_clear"](keys, [session, player, connection]))
+        await self._client.zrem(self._presence_index(session), _member(session, player, connection))
+        return await self._drop_mark(session, player, connection)
+
+    async def _drop_mark(self, session: SessionId, player: PlayerId, connection: str) -> int:
+        """Drop a connection's mark from its session; how many live ones the player has left."""
+        keys = [self._keys.table("pres", session)]
+        return int(await self._scripts["presence_clear"](keys, [player, connection]))
 
     @_guarded
     async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
-        flat = await self._scripts["presence_lapsed"](
-            [self._key("presence")], [self._prefix, CLAIM_LIMIT]
+        buckets = [self._keys.presence(shard) for shard in range(self._keys.shards)]
+        claimed = await asyncio.gather(
+            *(self._scripts["presence_lapsed"]([b], [CLAIM_LIMIT]) for b in buckets)
         )
-        return [
-            (SessionId(flat[i].decode()), PlayerId(flat[i + 1].decode()))
-            for i in range(0, len(flat), 2)
-        ]
+        left: list[tuple[SessionId, PlayerId]] = []
+        for member in itertools.chain.from_iterable(claimed):
+            session, player, connection = member.decode().split("|", 2)
+            gone = (SessionId(session), PlayerId(player))
+            live = await self._drop_mark(*gone, connection)
+            if not live and gone not in left:
+                left.append(gone)
+        return left
 
     # Deadlines ----------------------------------------------------------------------------
+
+    # Deadlines live in the bucket of their session; a claimer goes round every bucket.
 
     @_guarded
     async def set_deadline(self, deadline: Deadline) -> None:
         member = _member(deadline.session, deadline.kind, deadline.key)
-        await self._scripts["deadline_set"](self._deadline_keys(), [member, deadline.due])
+        keys = self._deadline_keys(deadline.session)
+        await self._scripts["deadline_set"](keys, [member, deadline.due])
 
     @_guarded
     async def cancel_deadline(self, session: SessionId, kind: str, key: str) -> None:
-        member = _member(session, kind, key)
-        due, claimed, claims = self._deadline_keys()
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.zrem(due, member)
-            pipe.zrem(claimed, member)
-            pipe.hdel(claims, member)
-            await pipe.execute()
+        keys = self._deadline_keys(session)
+        await self._scripts["deadline_cancel"](keys, [_member(session, kind, key)])
 
     @_guarded
     async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
-        flat = await self._scripts["deadline_claim"](
-            self._deadline_keys(), [now, lease, CLAIM_LIMIT]
+        buckets = [self._keys.deadlines(shard) for shard in range(self._keys.shards)]
+        replies = await asyncio.gather(
+            *(self._scripts["deadline_claim"](b, [now, lease, CLAIM_LIMIT]) for b in buckets)
         )
         claimed = []
-        for i in range(0, len(flat), 2):
-            session, kind, key = flat[i].decode().split("|", 2)
-            claimed.append(Deadline(SessionId(session), kind, key, int(float(flat[i + 1]))))
+        for flat in replies:
+            for i in range(0, len(flat), 2):
+                session, kind, key = flat[i].decode().split("|", 2)
+                claimed.append(Deadline(SessionId(session), kind, key, int(float(flat[i + 1]))))
         return claimed
 
     @_guarded
     async def finish_deadline(self, deadline: Deadline) -> None:
-        _, claimed, claims = self._deadline_keys()
+        _, claimed, claims = self._deadline_keys(deadline.session)
         member = _member(deadline.session, deadline.kind, deadline.key)
         await self._scripts["deadline_finish"]([claimed, claims], [member, deadline.due])
 
     @_guarded
     async def next_due(self) -> int | None:
-        first = await self._client.zrange(self._key("deadlines"), 0, 0, withscores=True)
-        return int(first[0][1]) if first else None
+        firsts = await asyncio.gather(
+            *(
+                self._client.zrange(self._keys.deadlines(shard)[0], 0, 0, withscores=True)
+                for shard in range(self._keys.shards)
+            )
+        )
+        dues = [int(first[0][1]) for first in firsts if first]
+        return min(dues, default=None)
 
     # Slots and leases ---------------------------------------------------------------------
 
     @_guarded
     async def acquire_slot(self, pool: str, holder: str, limit: int, ttl: float) -> bool:
-        keys = [self._key("slots", pool)]
+        keys = [self._keys.key("slots", pool)]
         return bool(await self._scripts["slot_acquire"](keys, [holder, limit, int(ttl * 1000)]))
 
     @_guarded
     async def release_slot(self, pool: str, holder: str) -> None:
-        await self._client.zrem(self._key("slots", pool), holder)
+        await self._client.zrem(self._keys.key("slots", pool), holder)
 
     @_guarded
     async def slots_taken(self, pool: str) -> int:
-        return int(await self._scripts["slots_taken"]([self._key("slots", pool)], []))
+        return int(await self._scripts["slots_taken"]([self._keys.key("slots", pool)], []))
 
     @_guarded
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
-        keys = [self._key("lease", name)]
+        keys = [self._keys.key("lease", name)]
         return bool(await self._scripts["lease_acquire"](keys, [holder, int(ttl * 1000)]))
 
     @_guarded
     async def release_lease(self, name: str, holder: str) -> None:
-        await self._scripts["lease_release"]([self._key("lease", name)], [holder])
+        await self._scripts["lease_release"]([self._keys.key("lease", name)], [holder])
 
     @_guarded
     async def tally(self, name: str, window: float, add: int = 1) -> int:
-        keys = [self._key("tally", name)]
+        keys = [self._keys.key("tally", name)]
         return int(await self._scripts["tally"](keys, [add, max(1, int(window * 1000))]))
 
     async def ping(self) -> bool:
@@ -422,11 +478,11 @@ class RedisEngine:
 
     @_guarded
     async def sessions(self, limit: int) -> list[SessionId]:
-        start = len(self._key("s", ""))
+        start = len(self._keys.key("s", ""))
         found: list[SessionId] = []
-        match = _glob_escaped(self._key("s", "")) + "*"
+        match = _glob_escaped(self._keys.key("s", "")) + "*"
         async for key in self._client.scan_iter(match=match, count=1000, _type="HASH"):
-            found.append(SessionId(key[start:].decode()))
+            found.append(SessionId(key[start:].decode().strip("{}")))
             if len(found) >= limit:
                 break
         return found
@@ -436,15 +492,10 @@ class RedisEngine:
         snapshot = await self.load(session)
         if snapshot is None:
             return
-        state, log, told = self._state_keys(session)
-        keys = [
-            state,
-            log,
-            self._key("pres", session),
-            self._key("code", snapshot.table.code),
-            told,
-        ]
-        await self._scripts["expire"](keys, [session, max(1, int(ttl * 1000))])
+        state, log, told = self._keys.state(session)
+        keys = [state, log, self._keys.table("pres", session), told]
+        await self._scripts["code_free"]([self._keys.code(snapshot.table.code)], [session])
+        await self._scripts["expire"](keys, [max(1, int(ttl * 1000))])
 
     async def close(self) -> None:
         await self._lane.close()

@@ -7,24 +7,32 @@ connection directly (none of the client's per-command wrappers: they cost more t
 script). Scripts run by SHA; a Redis that lost its script cache (a restart) gets the script
 again and the calls it refused are sent again (a refused call did not run, so nothing runs
 twice).
+
+On a Cluster, the calls of a tick are split by the node that holds their keys: one pipeline
+per node, sent side by side. A call a node redirects (its slot moved, a replica took over)
+did not run either; it goes again through the client, which follows the redirection.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis.exceptions
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
 from redis.typing import EncodableT
+
+from storage.redis_keys import node_of
 
 Call = tuple[Sequence[str], Sequence[EncodableT], asyncio.Future[Any]]
 
 
 class ScriptBatch:
-    def __init__(self, client: Redis, script: AsyncScript) -> None:
+    def __init__(self, client: Redis | RedisCluster, script: AsyncScript) -> None:
         self._client = client
         self._script = script
         self._pending: list[Call] = []
@@ -41,18 +49,35 @@ class ScriptBatch:
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, []
-        task = asyncio.create_task(self._send(batch), name="redis script batch")
+        task = asyncio.create_task(self._send_all(batch), name="redis script batch")
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send(self, batch: list[Call]) -> None:
+    async def _send_all(self, batch: list[Call]) -> None:
+        """Send each node its share of the batch, side by side."""
+        groups: dict[str, list[Call]] = {}
         try:
-            replies = await self._run(batch)
+            if isinstance(self._client, RedisCluster):
+                await self._client.initialize()  # the slot map, on a client not used yet
+            for call in batch:
+                groups.setdefault(node_of(self._client, call[0][0]), []).append(call)
+        except Exception as exc:
+            for _, _, future in batch:
+                future.set_exception(exc)
+            return
+        await asyncio.gather(*(self._send(node, calls) for node, calls in groups.items()))
+
+    async def _send(self, node: str, batch: list[Call]) -> None:
+        try:
+            replies = await self._run(node, batch)
             if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
                 await self._client.script_load(self._script.script)
                 refused = [c for c, r in zip(batch, replies, strict=True) if _refused(r)]
-                again = iter(await self._run(refused))
+                again = iter(await self._run(node, refused))
                 replies = [next(again) if _refused(r) else r for r in replies]
+            for i, (call, reply) in enumerate(zip(batch, replies, strict=True)):
+                if isinstance(reply, redis.exceptions.AskError):  # MOVED too
+                    replies[i] = await self._script(call[0], call[1])
         except BaseException as exc:  # every caller hears of it, then the task ends
             for _, _, future in batch:
                 if not future.done():
@@ -68,13 +93,12 @@ class ScriptBatch:
             else:
                 future.set_result(reply)
 
-    async def _run(self, batch: list[Call]) -> list[Any]:
-        """Send the batch on one pooled connection in one write and read every reply: an
-        error reply takes its call's place. No retry: a call whose reply was lost may have
-        run, so it is not sent again; the caller hears the connection failed."""
+    async def _run(self, node: str, batch: list[Call]) -> list[Any]:
+        """Send the batch on one pooled connection to `node` in one write and read every
+        reply: an error reply takes its call's place. No retry: a call whose reply was lost
+        may have run, so it is not sent again; the caller hears the connection failed."""
         sha = self._script.sha
-        pool = self._client.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        connection, release = await self._connection(node)
         try:
             await connection.send_packed_command(
                 connection.pack_commands(
@@ -91,8 +115,25 @@ class ScriptBatch:
             await connection.disconnect()  # what is left on it cannot be read in order
             raise
         finally:
-            await pool.release(connection)
+            await release(connection)
         return replies
+
+    async def _connection(
+        self, node: str
+    ) -> tuple[Connection, Callable[[Connection], Awaitable[None]]]:
+        """A connection to `node` from its pool, and how to give it back."""
+        if isinstance(self._client, RedisCluster):
+            cluster_node = self._client.get_node(node_name=node)
+            if cluster_node is None:
+                raise redis.exceptions.ConnectionError(f"no Redis Cluster node {node}")
+            found = cluster_node.acquire_connection()
+
+            async def back(connection: Connection) -> None:
+                cluster_node.release(connection)
+
+            return found, back
+        pool = self._client.connection_pool
+        return await pool.get_connection(), pool.release  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         """Let the batches on their way finish (their callers wait for them)."""

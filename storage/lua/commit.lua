@@ -5,13 +5,13 @@
 --         text of a streaming narration themselves)
 -- KEYS[2] event log stream (entry id "<seq>-0", field e = the event)
 -- KEYS[3] the narration lane's text (a string the lane appends to)
+-- KEYS[4] the session's doorbell (a shard channel: it hashes with the session's keys)
 -- ARGV[1] expected version
 -- ARGV[2] the new table (bytes)
 -- ARGV[3] events kept in the log
 -- ARGV[4] idle expiry of the session's keys (ms)
--- ARGV[5] pub/sub channel of the session
--- ARGV[6] the narration the new table streams ('' for none)
--- ARGV[7..] the events (bytes), in order
+-- ARGV[5] the narration the new table streams ('' for none)
+-- ARGV[6..] the events (bytes), in order
 -- Returns the first new seq, or -1 when the version does not match (nothing is changed).
 local state = redis.call('HMGET', KEYS[1], 'v', 'seq', 'tn')
 local version = tonumber(state[1] or '0')
@@ -21,19 +21,19 @@ end
 local seq = tonumber(state[2])
 local first = seq + 1
 local bell = {first}
-for i = 7, #ARGV do
+for i = 6, #ARGV do
   seq = seq + 1
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'e', ARGV[i])
   bell[#bell + 1] = ARGV[i]
 end
 redis.call('HSET', KEYS[1], 'v', version + 1, 'seq', seq, 't', ARGV[2])
-if state[3] ~= ARGV[6] then
-  redis.call('HSET', KEYS[1], 'tn', ARGV[6], 'tb', '')
+if state[3] ~= ARGV[5] then
+  redis.call('HSET', KEYS[1], 'tn', ARGV[5], 'tb', '')
   redis.call('DEL', KEYS[3])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if seq >= first then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
-  redis.call('PUBLISH', ARGV[5], cmsgpack.pack(bell))
+  redis.call('SPUBLISH', KEYS[4], cmsgpack.pack(bell))
 end
 return first

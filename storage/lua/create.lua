@@ -1,10 +1,10 @@
--- Create a session at version 1, seq 0, claiming its join code.
--- KEYS[1] state hash   KEYS[2] join code key
--- ARGV[1] session id   ARGV[2] the table (bytes)   ARGV[3] idle expiry (ms)
--- Returns 1, or 0 when the code already names a session.
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[3]) == false then
+-- Create a session at version 1, seq 0 (its join code is claimed before, on its own key).
+-- KEYS[1] state hash
+-- ARGV[1] the table (bytes)   ARGV[2] idle expiry (ms)
+-- Returns 1, or 0 when the session exists already.
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'v', 1, 'seq', 0, 't', ARGV[2], 'tn', '', 'tb', '')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[1], 'v', 1, 'seq', 0, 't', ARGV[1], 'tn', '', 'tb', '')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import redis.exceptions
 from redis import Redis as SyncRedis
-from redis.asyncio import Redis
+
+from storage.redis import RedisEngine
 
 REDIS_URL = os.environ.get("MARATANG_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -45,12 +46,12 @@ def sweep_prefixes(url: str = REDIS_URL) -> int:
 
 
 async def delete_prefix(prefix: str, url: str = REDIS_URL) -> int:
-    """Remove every key under `prefix`; how many there were."""
-    client = Redis.from_url(url)
+    """Remove every key under `prefix` (on every master of a Cluster); how many there were."""
+    client = RedisEngine.from_url(url).client
     try:
         keys = [key async for key in client.scan_iter(match=prefix + "*", count=500)]
-        if keys:
-            await client.delete(*keys)
+        for key in keys:  # one by one: on a Cluster they live on different shards
+            await client.delete(key)
         return len(keys)
     finally:
         await client.aclose()
