@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -25,3 +26,8 @@ async def database() -> AsyncIterator[str]:
     assert result.returncode == 0, result.stderr
     yield name
     await drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    return os.environ["MARATANG_TEST_REDIS_CLUSTER"]

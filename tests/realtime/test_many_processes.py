@@ -30,6 +30,17 @@ async def prefix() -> AsyncIterator[str]:
     await delete_prefix(value)
 
 
+@pytest.fixture(params=["redis", "cluster"])
+async def engine_url(request: pytest.FixtureRequest, prefix: str) -> AsyncIterator[str]:
+    """One Redis, or a 3-master Redis Cluster: each process of the test is a hub node on it."""
+    if request.param == "redis":
+        yield REDIS_URL
+        return
+    url: str = request.getfixturevalue("redis_cluster_url")
+    yield url
+    await delete_prefix(prefix, url)
+
+
 CLUSTER_SECRET = secrets.token_hex(32)
 """Every process of a deployment shares one secret: a token signed by one is good on all."""
 
@@ -89,9 +100,12 @@ def assert_same_gapless_logs(logs: list[list[Message]]) -> None:
 
 
 async def test_players_on_two_processes_play_one_game_and_see_the_same_log(
-    stack: ExitStack, prefix: str
+    stack: ExitStack, prefix: str, engine_url: str
 ) -> None:
-    servers = [start(stack, prefix, *FAST), start(stack, prefix, *FAST)]
+    servers = [
+        start(stack, prefix, *FAST, url=engine_url),
+        start(stack, prefix, *FAST, url=engine_url),
+    ]
     table = await table_across(servers, ["민지", "Alex", "서준"])
     await table.host.request("game.start")
     for number in (1, 2):
@@ -102,9 +116,12 @@ async def test_players_on_two_processes_play_one_game_and_see_the_same_log(
 
 
 async def test_a_player_whose_process_dies_mid_narration_resumes_on_another(
-    stack: ExitStack, prefix: str
+    stack: ExitStack, prefix: str, engine_url: str
 ) -> None:
-    host_side, doomed = start(stack, prefix, *SLOW), start(stack, prefix, *SLOW)
+    host_side, doomed = (
+        start(stack, prefix, *SLOW, url=engine_url),
+        start(stack, prefix, *SLOW, url=engine_url),
+    )
     table = await table_across([host_side, doomed], ["민지", "Alex"], rounds=1)
     alex = table.seats[1]
     await table.host.request("game.start")  # the narration runs on the host's process
@@ -126,11 +143,11 @@ async def test_a_player_whose_process_dies_mid_narration_resumes_on_another(
 
 
 async def test_a_narration_whose_process_dies_is_finished_by_another(
-    stack: ExitStack, prefix: str
+    stack: ExitStack, prefix: str, engine_url: str
 ) -> None:
     env = {"MARATANG_NARRATION_LEASE": "1", "MARATANG_PRESENCE_TTL": "2"}
-    doomed = start(stack, prefix, *SLOW, **env)
-    survivor = start(stack, prefix, *SLOW, **env)
+    doomed = start(stack, prefix, *SLOW, **env, url=engine_url)
+    survivor = start(stack, prefix, *SLOW, **env, url=engine_url)
     table = await table_across([doomed, survivor], ["민지", "Alex"], rounds=1)
     host, alex = table.seats
     await host.client.request("game.start")  # the entrance is told by the doomed process
@@ -155,8 +172,10 @@ async def test_a_narration_whose_process_dies_is_finished_by_another(
     assert_same_gapless_logs([alex.client.events(table.session), back.events(table.session)])
 
 
-async def test_four_workers_close_each_round_exactly_once(stack: ExitStack, prefix: str) -> None:
-    server = start(stack, prefix, *FAST, "--workers", "4")
+async def test_four_workers_close_each_round_exactly_once(
+    stack: ExitStack, prefix: str, engine_url: str
+) -> None:
+    server = start(stack, prefix, *FAST, "--workers", "4", url=engine_url)
     tables = []
     for n in range(3):
         seat = await seat_at(server, f"혼밥{n}")
@@ -242,11 +261,11 @@ async def test_the_game_goes_on_after_redis_restarts(
 
 
 async def test_players_of_a_dead_process_are_marked_away_then_lose_their_seats(
-    stack: ExitStack, prefix: str
+    stack: ExitStack, prefix: str, engine_url: str
 ) -> None:
     env = {"MARATANG_PRESENCE_TTL": "1"}
-    survivor = start(stack, prefix, *FAST, "--grace-seconds", "1", **env)
-    doomed = start(stack, prefix, *FAST, "--grace-seconds", "1", **env)
+    survivor = start(stack, prefix, *FAST, "--grace-seconds", "1", **env, url=engine_url)
+    doomed = start(stack, prefix, *FAST, "--grace-seconds", "1", **env, url=engine_url)
     table = await table_across([survivor, doomed], ["민지", "Alex"], rounds=1)
     alex = table.seats[1].player["id"]
     doomed.process.send_signal(signal.SIGKILL)  # no socket closes cleanly on the server side

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -43,8 +42,3 @@ async def make_engine(request: pytest.FixtureRequest) -> AsyncIterator[MakeEngin
 @pytest.fixture
 async def engine(make_engine: MakeEngine) -> Engine:
     return await make_engine(50)
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_url() -> str:
-    return os.environ["MARATANG_TEST_REDIS_CLUSTER"]

@@ -10,10 +10,11 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench.procs import wait_for_port
 from tests.support.server import ROOT
@@ -74,11 +75,29 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def hubs_upstream(app_urls: Sequence[str]) -> str:
+    """`deploy/nginx/hubs/hubs.conf.example` with its servers replaced by `app_urls`, as an
+    operator fills it in."""
+    example = (NGINX / "hubs" / "hubs.conf.example").read_text()
+    servers = "".join(
+        f"    server {urlsplit(url).netloc} max_fails=1 fail_timeout=5s;\n" for url in app_urls
+    )
+    filled, count = re.subn(r"(    server [^\n]*\n)+", servers, example)
+    assert count == 1, "the example's server lines were not found"
+    return filled
+
+
 @contextmanager
-def running_nginx(app_url: str, prefix: Path, exempt: tuple[str, ...] = ()) -> Iterator[Site]:
-    """nginx in `prefix` proxying `/api` and `/ws` to `app_url`, serving `prefix/html`;
-    the `exempt` addresses are listed in its limit exemptions, as an operator lists them."""
+def running_nginx(
+    app_url: str | Sequence[str], prefix: Path, exempt: tuple[str, ...] = ()
+) -> Iterator[Site]:
+    """nginx in `prefix` proxying `/api` and `/ws` to `app_url` (several: the hubs' upstream
+    of `deploy/nginx/hubs/`), serving `prefix/html`; the `exempt` addresses are listed in its
+    limit exemptions, as an operator lists them."""
     (prefix / "conf.d").mkdir()
+    if not isinstance(app_url, str):
+        (prefix / "conf.d" / "hubs.conf").write_text(hubs_upstream(app_url))
+        app_url = "http://maratang_hubs"
     (prefix / "html").mkdir(exist_ok=True)
     shutil.copy(NGINX / "nginx.conf", prefix / "nginx.conf")
     shutil.copytree(NGINX / "snippets", prefix / "snippets")
