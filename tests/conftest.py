@@ -3,7 +3,6 @@ throwaway databases."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -44,8 +43,3 @@ async def database() -> AsyncIterator[str]:
     assert result.returncode == 0, result.stderr
     yield name
     await drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_url() -> str:
-    return os.environ["MARATANG_TEST_REDIS_CLUSTER"]
