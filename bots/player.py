@@ -30,6 +30,8 @@ TERMINAL = frozenset({CloseCode.UNAUTHORIZED, CloseCode.ABUSE})
 ATTEMPTS = 8
 """Reconnects a bot tries before it gives its seat up for lost."""
 ANSWER_TIMEOUT = 30.0
+BUSY_BACKOFF, BUSY_BACKOFF_MAX = 0.2, 2.0
+"""Seconds before sending again a command answered `busy`, doubling up to the most."""
 
 
 class BotFailed(Exception):
@@ -276,16 +278,27 @@ class Bot:
             self.fail(task.exception())  # type: ignore[arg-type]
 
     async def command(self, kind: str, **fields: Any) -> Message:
-        """Send a command and wait for its answer: the `ack`, or BotFailed for an `error`."""
+        """Send a command and wait for its answer: the `ack`, or BotFailed for an `error`.
+        A command answered `busy` (the server's store is away for the moment) is sent again
+        with backoff, as the protocol asks, for up to `ANSWER_TIMEOUT` seconds."""
+        give_up = time.monotonic() + ANSWER_TIMEOUT
+        backoff = BUSY_BACKOFF
+        while True:
+            reply = await self._ask(kind, **fields)
+            if reply["t"] != "error":
+                return reply
+            if reply["code"] != "busy" or time.monotonic() + backoff > give_up:
+                raise BotFailed(f"{kind} refused: {reply['code']}")
+            await asyncio.sleep(backoff)  # the protocol's backoff, not a synchronisation
+            backoff = min(backoff * 2, BUSY_BACKOFF_MAX)
+
+    async def _ask(self, kind: str, **fields: Any) -> Message:
         await self.until(self.connected)
         rid = next(self.rids)
         answer: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self.pending[rid] = (time.monotonic(), answer)
         self.send({"t": kind, "rid": rid, **fields})
-        reply = await asyncio.wait_for(answer, ANSWER_TIMEOUT)
-        if reply["t"] == "error":
-            raise BotFailed(f"{kind} refused: {reply['code']}")
-        return reply
+        return await asyncio.wait_for(answer, ANSWER_TIMEOUT)
 
     def send(self, message: Message) -> None:
         assert self.link is not None

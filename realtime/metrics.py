@@ -233,6 +233,12 @@ class Metrics:
             ["operation"],
             registry=r,
         )
+        self.engine_unreplicated_total = Counter(
+            "maratang_engine_unreplicated_total",
+            "writes that stood without the replicas they waited for (MARATANG_REDIS_REPLICAS)",
+            ["operation"],
+            registry=r,
+        )
         self.pending = Gauge(
             "maratang_records_pending",
             "record writes waiting for the database",
@@ -396,6 +402,9 @@ class Metrics:
 
     def engine_unavailable(self, operation: str) -> None:
         self.engine_unavailable_total.labels(operation).inc()
+
+    def engine_unreplicated(self, operation: str, count: int) -> None:
+        self.engine_unreplicated_total.labels(operation).inc(count)
 
     def records_pending(self, count: int) -> None:
         self.pending.set(count)

@@ -54,6 +54,8 @@ def make_engine(settings: Settings, observer: EngineObserver = UNOBSERVED) -> En
         return RedisEngine.from_url(
             settings.engine,
             prefix=settings.redis_prefix,
+            replicas=settings.redis_replicas,
+            replica_wait_ms=settings.redis_replica_wait_ms,
             history=settings.history,
             observer=observer,
         )

@@ -37,6 +37,12 @@ class Settings:
     """`memory` (one process) or a Redis URL such as `redis://127.0.0.1:6379/0`."""
     redis_prefix: str = "maratang:"
     """Namespace of every Redis key this deployment uses."""
+    redis_replicas: int = 0
+    """Replicas that must hold a commit or a narration piece before players see it (Redis
+    `WAIT`): with 1 and a replica per master, a failover loses nothing a player saw."""
+    redis_replica_wait_ms: int = 100
+    """How long a write waits for those replicas; past it the write stands without them (and
+    `maratang_engine_unreplicated_total` counts it)."""
     workers: int = 1
     """Hub processes on this machine (more than one needs the Redis engine)."""
     presence_ttl: float = 15.0

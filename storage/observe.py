@@ -27,6 +27,10 @@ class EngineObserver(Protocol):
         """`operation` raised `EngineUnavailable`: the store could not be reached."""
         ...
 
+    def engine_unreplicated(self, operation: str, count: int) -> None:
+        """`count` writes of `operation` stood without the replicas they waited for."""
+        ...
+
 
 class RecordsObserver(Protocol):
     """Told how the write-behind records fare. Calls are quick and never raise."""
@@ -51,6 +55,9 @@ class Unobserved:
         pass
 
     def engine_unavailable(self, operation: str) -> None:
+        pass
+
+    def engine_unreplicated(self, operation: str, count: int) -> None:
         pass
 
     def records_pending(self, count: int) -> None:

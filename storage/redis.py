@@ -50,7 +50,7 @@ from storage.engine import (
 )
 from storage.observe import UNOBSERVED, EngineObserver, observed
 from storage.redis_batch import ScriptBatch
-from storage.redis_fanout import REDIS_DOWN, RedisFanout
+from storage.redis_fanout import REDIS_DOWN, RedisFanout, redis_down
 from storage.redis_keys import CLUSTER_SCHEMES, CLUSTER_SHARDS, ClusterURL, Keys
 from storage.serial import event_bytes, logged_from, table_bytes, table_from
 
@@ -101,7 +101,9 @@ def _guarded(
     async def guarded(self: RedisEngine, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(self, *args, **kwargs)
-        except REDIS_DOWN as exc:
+        except Exception as exc:
+            if not redis_down(exc):
+                raise
             raise EngineUnavailable(str(exc) or type(exc).__name__) from exc
 
     return observed(guarded)
@@ -130,6 +132,8 @@ class RedisEngine:
         idle_ttl: float = IDLE_TTL,
         sweep: float = 2.0,
         observer: EngineObserver = UNOBSERVED,
+        replicas: int = 0,
+        replica_wait_ms: int = 100,
     ) -> None:
         self.observer = observer
         """Told how long each call took (`storage.observe`)."""
@@ -141,7 +145,18 @@ class RedisEngine:
         self._scripts = {name: _script(client, name) for name in SCRIPTS}
         self._tables: dict[SessionId, tuple[int, bytes, Table]] = {}
         """The last table seen per session: its version, its epoch (see `load.lua`), itself."""
-        self._lane = ScriptBatch(client, self._scripts["append"])
+        # Commits and the lane's appends go in per-tick pipelines, each waiting for
+        # `replicas` (see `ScriptBatch`).
+        self._commits, self._lane = (
+            ScriptBatch(
+                client,
+                self._scripts[name],
+                replicas,
+                replica_wait_ms,
+                functools.partial(observer.engine_unreplicated, name),
+            )
+            for name in ("commit", "append")
+        )
         self._fanout = RedisFanout(client, self._channel, self._read_log, self._read_seqs, sweep)
 
     @classmethod
@@ -274,7 +289,7 @@ class RedisEngine:
             table.streaming or "",
             *(event_bytes(e) for e in events),
         ]
-        first = int(await self._scripts["commit"](self._table_keys(session), args))
+        first = int(await self._commits(self._table_keys(session), args))
         if first < 0:
             raise VersionConflict(session)
         known = self._tables.get(session)
@@ -498,6 +513,7 @@ class RedisEngine:
         await self._scripts["expire"](keys, [max(1, int(ttl * 1000))])
 
     async def close(self) -> None:
+        await self._commits.close()
         await self._lane.close()
         await self._fanout.close()
         await self._client.aclose()

@@ -8,6 +8,10 @@ script). Scripts run by SHA; a Redis that lost its script cache (a restart) gets
 again and the calls it refused are sent again (a refused call did not run, so nothing runs
 twice).
 
+With `replicas`, each pipeline ends with `WAIT replicas wait_ms`: the calls are answered once
+that many replicas hold them (or the wait ran out: `unreplicated` is told how many stood
+without them), so nothing a caller acted on is lost when a replica takes over.
+
 On a Cluster, the calls of a tick are split by the node that holds their keys: one pipeline
 per node, sent side by side. A call a node redirects (its slot moved, a replica took over)
 did not run either; it goes again through the client, which follows the redirection.
@@ -32,9 +36,18 @@ Call = tuple[Sequence[str], Sequence[EncodableT], asyncio.Future[Any]]
 
 
 class ScriptBatch:
-    def __init__(self, client: Redis | RedisCluster, script: AsyncScript) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        script: AsyncScript,
+        replicas: int = 0,
+        wait_ms: int = 100,
+        unreplicated: Callable[[int], None] = lambda count: None,
+    ) -> None:
         self._client = client
         self._script = script
+        self._wait = ("WAIT", replicas, wait_ms) if replicas > 0 else None
+        self._unreplicated = unreplicated
         self._pending: list[Call] = []
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -100,17 +113,20 @@ class ScriptBatch:
         sha = self._script.sha
         connection, release = await self._connection(node)
         try:
-            await connection.send_packed_command(
-                connection.pack_commands(
-                    [("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch]
-                )
-            )
+            commands: list[tuple[EncodableT, ...]] = [
+                ("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch
+            ]
+            if self._wait is not None:
+                commands.append(self._wait)
+            await connection.send_packed_command(connection.pack_commands(commands))
             replies: list[Any] = []
             for _ in batch:
                 try:
                     replies.append(await connection.read_response())
                 except redis.exceptions.ResponseError as exc:
                     replies.append(exc)
+            if self._wait is not None and int(await connection.read_response()) < self._wait[1]:
+                self._unreplicated(len(batch))
         except BaseException:
             await connection.disconnect()  # what is left on it cannot be read in order
             raise

@@ -53,6 +53,15 @@ REDIS_DOWN = (
 """Failures that say the store (or a shard of it, failing over) is out of reach for now."""
 
 
+def redis_down(exc: BaseException) -> bool:
+    """Whether `exc` says the store is out of reach: one of `REDIS_DOWN`, or the error uvloop
+    raises when the client writes on a connection its node closed (a killed node), which the
+    client library lets through as it is (it drops the connection first)."""
+    if isinstance(exc, REDIS_DOWN):
+        return True
+    return isinstance(exc, RuntimeError) and "handler is closed" in str(exc)
+
+
 class RedisFanout:
     def __init__(
         self,
@@ -179,10 +188,11 @@ class RedisFanout:
                 await self._connect()
                 backoff = 0.1
                 await self._watch()
-            except REDIS_DOWN as exc:
-                log.warning("pub/sub connection lost (%s); reconnecting", exc)
-            except Exception:
-                log.exception("fan-out failed; reconnecting and catching up from the log")
+            except Exception as exc:
+                if redis_down(exc):
+                    log.warning("pub/sub connection lost (%s); reconnecting", exc)
+                else:
+                    log.exception("fan-out failed; reconnecting and catching up from the log")
             self._connected = False
             await self._drop_shards()
             await asyncio.sleep(backoff)
@@ -212,15 +222,13 @@ class RedisFanout:
             await self._catch_up_all()
 
     async def _resubscribe(self) -> None:
-        """Subscribe the followed channels their shard's connection does not carry."""
-        missing: dict[str, list[str]] = {}
-        for session in self._listeners:
+        """Subscribe the followed channels their shard's connection does not carry (one
+        `SSUBSCRIBE` each: on a Cluster, the channels of one command must share a slot)."""
+        for session in list(self._listeners):
             channel = self._channel(session)
             shard = self._shard_for(channel)
             if not {channel, channel.encode()} & shard.pubsub.shard_channels.keys():
-                missing.setdefault(self._shard_name(channel), []).append(channel)
-        for name, channels in missing.items():
-            await self._shards[name].ssubscribe(*channels)
+                await shard.ssubscribe(channel)
 
     async def ring(self, message: dict[str, Any]) -> None:
         """A doorbell a shard's reader heard."""
@@ -297,11 +305,11 @@ class Shard:
                 message = await self.pubsub.get_message(timeout=CLOSE_SECONDS)
                 if message is not None and message.get("type") == "smessage":
                     await self._fanout.ring(message)
-        except REDIS_DOWN as exc:
-            log.warning("pub/sub connection of a shard lost (%s)", exc)
-            self._fanout.broken()
-        except Exception:
-            log.exception("a shard's fan-out reader failed; catching up from the log")
+        except Exception as exc:
+            if redis_down(exc):
+                log.warning("pub/sub connection of a shard lost (%s)", exc)
+            else:
+                log.exception("a shard's fan-out reader failed; catching up from the log")
             self._fanout.broken()
 
     async def close(self, own_client: bool) -> None:

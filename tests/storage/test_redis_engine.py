@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from game.state import Table
 from protocol.events import Logged
@@ -82,6 +83,7 @@ class Watch:
 
     def on_events(self, events: Sequence[Logged]) -> None:
         self.events.extend(events)
+        self.changed.set()
 
     async def until_lost(self, count: int) -> None:
         async with asyncio.timeout(5):
@@ -185,3 +187,70 @@ async def test_lane_appends_of_one_tick_share_a_round_trip_and_survive_a_lost_sc
     assert stats["cmdstat_evalsha"]["calls"] == 6
     assert stats["cmdstat_script|load"]["calls"] == 1
     assert [s.told.text if s and s.told else None for s in loaded] == ["0번", "1번", "2번"]
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def any_redis(request: pytest.FixtureRequest) -> str:
+    """One Redis, or a 3-master Redis Cluster."""
+    if request.param == "redis":
+        return REDIS_URL
+    url: str = request.getfixturevalue("redis_cluster_url")
+    return url
+
+
+async def subscribers(engine: RedisEngine, channels: list[str]) -> int:
+    """How many of `channels` have a shard subscriber, each asked of the node it hashes to."""
+    client = engine.client
+    found = 0
+    for channel in channels:
+        if isinstance(client, RedisCluster):
+            node = client.get_node_from_key(channel)
+            reply = await client.execute_command(
+                "PUBSUB", "SHARDNUMSUB", channel, target_nodes=node
+            )
+        else:
+            reply = await client.execute_command("PUBSUB", "SHARDNUMSUB", channel)  # type: ignore[no-untyped-call]
+        found += int(reply[1] > 0)
+    return found
+
+
+async def test_many_followed_tables_are_subscribed_again_after_the_pubsub_connections_drop(
+    any_redis: str,
+) -> None:
+    prefix = throwaway_prefix()
+    follower = RedisEngine.from_url(any_redis, prefix=prefix, sweep=0.1)
+    writer = RedisEngine.from_url(any_redis, prefix=prefix, sweep=0.1)
+    try:
+        watch = Watch()
+        tables = [Table(SessionId(f"s_many{n:02d}"), f"MANY{n:02d}", seed=n) for n in range(24)]
+        for table in tables:
+            await writer.create(table)
+            await follower.subscribe(table.session, watch.on_events)
+        channels = [f"{prefix}ch:{{{t.session}}}" for t in tables]
+        if not isinstance(follower.client, RedisCluster):
+            channels = [c.replace("{", "").replace("}", "") for c in channels]
+        assert await subscribers(writer, channels) == len(tables)
+
+        # Redis drops every pub/sub connection (on every master of a Cluster).
+        client = writer.client
+        if isinstance(client, RedisCluster):
+            await client.client_kill_filter(_type="pubsub", target_nodes=RedisCluster.PRIMARIES)
+        else:
+            await client.client_kill_filter(_type="pubsub")
+
+        async with asyncio.timeout(10):
+            while True:  # the follower's own doing: ask the store again
+                if await subscribers(writer, channels) == len(tables):
+                    break
+                await asyncio.sleep(0.05)
+        for table in tables:
+            await writer.commit(table.session, 1, replace(table, round=1), [delta("a")])
+        async with asyncio.timeout(5):
+            while len(watch.events) < len(tables):
+                watch.changed.clear()
+                await watch.changed.wait()
+        assert sorted(e.session for e in watch.events) == [t.session for t in tables]
+    finally:
+        await follower.close()
+        await writer.close()
+        await delete_prefix(prefix, any_redis)
