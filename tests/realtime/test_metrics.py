@@ -45,6 +45,7 @@ SPEC = {
     "maratang_command_duration_seconds": "histogram",
     "maratang_engine_call_duration_seconds": "histogram",
     "maratang_engine_unavailable": "counter",
+    "maratang_engine_unreplicated": "counter",
     "maratang_narrations": "counter",
     "maratang_narration_fallbacks": "counter",
     "maratang_llm_time_to_first_token_seconds": "histogram",
