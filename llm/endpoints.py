@@ -1,10 +1,11 @@
-"""The model servers a hub can use, how busy each is here, and which ones to stay away from.
+"""The model servers a hub can use, how busy each is across every hub, and which ones to stay
+away from.
 
-Each endpoint has a circuit breaker: after `failures` failed requests in a row it opens and
-the endpoint gets no requests for `cooldown` seconds (doubling while it keeps failing, up to
-`MAX_COOLDOWN`). When the cooldown is over, a `GET /health` probe decides: 200 half-opens it
-(requests go again; the next failure opens it at once, the next success closes it), anything
-else keeps it open. Narrations meanwhile go to the other endpoints or to the fallback.
+Each endpoint has a circuit breaker (`llm.breaker`), shared by the hubs through the engine
+(`llm.shared`): one hub's breaker opening stops every hub's requests to that server at their
+next narration, and one probe after the cooldown lets them all go again. Narrations meanwhile
+go to the other endpoints or to the fallback. The choice among the rest is the endpoint with
+the fewest narrations streaming there from every hub (the engine's slot counts).
 """
 
 from __future__ import annotations
@@ -14,64 +15,18 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from urllib.parse import urlsplit, urlunsplit
 
+from llm.breaker import Breaker, State
 from llm.http_client import Answer, HTTPClient
 from llm.http_connection import HTTPFailure
 from llm.observe import UNOBSERVED, NarrationObserver
+from llm.shared import Reading, SharedBreakers, Unshared, slots_pool
 
 log = logging.getLogger("maratang.llm")
 
-MAX_COOLDOWN = 60.0
 PROBE_TIMEOUT = 2.0
-
-
-class State(Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-@dataclass
-class Breaker:
-    failures: int
-    cooldown: float
-    state: State = State.CLOSED
-    failed: int = 0
-    """Failures in a row."""
-    opened_for: float = 0.0
-    reopen_at: float = 0.0
-
-    def allows(self) -> bool:
-        return self.state is not State.OPEN
-
-    def probe_due(self, now: float) -> bool:
-        return self.state is State.OPEN and now >= self.reopen_at
-
-    def success(self) -> None:
-        self.state, self.failed, self.opened_for = State.CLOSED, 0, 0.0
-
-    def failure(self, now: float) -> bool:
-        """Count a failed request; True when this failure opened the breaker."""
-        self.failed += 1
-        if self.state is State.HALF_OPEN or (
-            self.state is State.CLOSED and self.failed >= self.failures
-        ):
-            self._open(now)
-            return True
-        return False
-
-    def probed(self, healthy: bool, now: float) -> None:
-        if healthy:
-            self.state = State.HALF_OPEN
-        else:
-            self._open(now)
-
-    def _open(self, now: float) -> None:
-        grown = self.opened_for * 2 if self.opened_for else self.cooldown
-        self.opened_for = min(grown, MAX_COOLDOWN)
-        self.state, self.reopen_at = State.OPEN, now + self.opened_for
+UNSHARED = SharedBreakers(Unshared(), "")
 
 
 @dataclass
@@ -81,6 +36,9 @@ class Endpoint:
     breaker: Breaker
     outstanding: int = 0
     """Requests this process has in flight there."""
+    asking: int = 0
+    """This process's narrations taking one of its slots now (not counted by the engine
+    yet, maybe)."""
     probing: bool = False
 
     @property
@@ -103,7 +61,24 @@ class Endpoint:
     @property
     def pool(self) -> str:
         """The name of its narration slots in the engine, shared by every hub process."""
-        return f"llm:{self.shown}"
+        return slots_pool(self.shown)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An endpoint whose breaker lets requests through, and how busy it is."""
+
+    endpoint: Endpoint
+    taken: int | None
+    """Its slots held across every hub (None: the engine did not say)."""
+
+    def load(self) -> tuple[int, int]:
+        """What the choice orders by: narrations there from every hub (never fewer than this
+        process's own, which a count read a moment ago may miss), with this process's about
+        to join; then this process's own."""
+        endpoint = self.endpoint
+        across = max(self.taken or 0, endpoint.outstanding)
+        return across + endpoint.asking, endpoint.outstanding
 
 
 def endpoint_bases(urls: str) -> list[str]:
@@ -123,13 +98,16 @@ def endpoint_bases(urls: str) -> list[str]:
 
 @dataclass
 class Endpoints:
-    """Least-outstanding choice among the endpoints whose breaker lets requests through."""
+    """Least-outstanding choice (across every hub) among the endpoints whose breaker lets
+    requests through."""
 
     client: HTTPClient
     all: Sequence[Endpoint]
     clock: Callable[[], float]
     observer: NarrationObserver = UNOBSERVED
     """Told of every change of a breaker (`llm.observe`)."""
+    shared: SharedBreakers = UNSHARED
+    """What the hubs share of each endpoint (default: nothing, each process on its own)."""
     probes: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -144,21 +122,44 @@ class Endpoints:
         failures: int,
         cooldown: float,
         observer: NarrationObserver = UNOBSERVED,
+        shared: SharedBreakers = UNSHARED,
     ) -> Endpoints:
         loop = asyncio.get_running_loop()
         found = [Endpoint(base, Breaker(failures, cooldown)) for base in endpoint_bases(urls)]
-        return cls(client, found, loop.time, observer)
+        return cls(client, found, loop.time, observer, shared)
 
-    def ready(self) -> list[Endpoint]:
-        """The endpoints to try, least busy first; starts the probes that are due."""
+    async def ready(self) -> list[Choice]:
+        """The endpoints to try, least busy across every hub first, once what the other hubs
+        found of each is learned; starts the probes that are due."""
+        changes = [e.breaker.changes for e in self.all]
+        readings = await self.shared.read([e.shown for e in self.all])
         now = self.clock()
-        for endpoint in self.all:
+        for endpoint, before, reading in zip(self.all, changes, readings, strict=True):
+            if endpoint.breaker.changes == before:  # else the reading may be older than it
+                self._learn(endpoint, reading, now)
             if endpoint.breaker.probe_due(now) and not endpoint.probing:
                 self._probe_later(endpoint)
-        usable = [e for e in self.all if e.breaker.allows()]
-        return sorted(usable, key=lambda e: e.outstanding)
+        found = zip(self.all, readings, strict=True)
+        return sorted((Choice(e, r.taken) for e, r in found if e.breaker.allows()), key=Choice.load)
 
-    def failed(self, endpoint: Endpoint, reason: str) -> None:
+    def usable(self) -> bool:
+        """Whether any breaker lets requests through, as this process last knew."""
+        return any(e.breaker.allows() for e in self.all)
+
+    def _learn(self, endpoint: Endpoint, reading: Reading, now: float) -> None:
+        """Open or close `endpoint`'s breaker as another hub did."""
+        where = f"LLM endpoint {endpoint.shown}"
+        if reading.open and endpoint.breaker.mirror(now):
+            log.warning("%s stopped: another hub's breaker opened", where)
+        elif reading.open is False and endpoint.breaker.released():
+            log.info("%s is back: another hub's probe found it healthy", where)
+        else:
+            return
+        self._report(endpoint)
+
+    async def failed(self, endpoint: Endpoint, reason: str) -> None:
+        """Count a failed request; one that opens the breaker is told to every hub before
+        this returns."""
         if endpoint.breaker.failure(self.clock()):
             self._report(endpoint)
             log.warning(
@@ -167,12 +168,17 @@ class Endpoints:
                 endpoint.breaker.opened_for,
                 reason,
             )
+            await self._tell_opened(endpoint)
 
     def succeeded(self, endpoint: Endpoint) -> None:
         if endpoint.breaker.state is not State.CLOSED:
             log.info("LLM endpoint %s is back", endpoint.shown)
         endpoint.breaker.success()
         self._report(endpoint)
+
+    async def _tell_opened(self, endpoint: Endpoint) -> None:
+        if await self.shared.opened(endpoint.shown, endpoint.breaker.opened_for):
+            endpoint.breaker.published()
 
     def _report(self, endpoint: Endpoint) -> None:
         self.observer.breaker(endpoint.address, endpoint.breaker.state is not State.CLOSED)
@@ -216,14 +222,30 @@ class Endpoints:
 
         async def probe() -> None:
             try:
-                endpoint.breaker.probed(await self.healthy(endpoint), self.clock())
-                self._report(endpoint)
+                await self._probe(endpoint)
             finally:
                 endpoint.probing = False
 
         task = asyncio.create_task(probe(), name=f"probe {endpoint.shown}")
         self.probes.add(task)
         task.add_done_callback(self.probes.discard)
+
+    async def _probe(self, endpoint: Endpoint) -> None:
+        """One `GET /health` for every hub: the hub that takes the probe asks, and tells the
+        others what it found; while another hub holds it, this one looks again later."""
+        taken = await self.shared.probe_turn(endpoint.shown, endpoint.breaker.shared)
+        if taken is False:
+            endpoint.breaker.postpone(self.clock() + PROBE_TIMEOUT)
+            return
+        healthy = await self.healthy(endpoint)
+        endpoint.breaker.probed(healthy, self.clock())
+        self._report(endpoint)
+        if taken is None:  # the store is away: this process alone
+            return
+        if healthy:
+            await self.shared.closed(endpoint.shown)
+        else:
+            await self._tell_opened(endpoint)
 
     async def close(self) -> None:
         for task in list(self.probes):

@@ -2,11 +2,13 @@
 fallback narrator taking over whenever the model cannot tell it in time.
 
 Admission: each endpoint takes at most `slots` narrations at once, counted across every hub
-process through a `SlotStore` (the engine's slots). A narration that finds every endpoint
-full waits up to `queue_seconds`, then is told by the fallback: the game never waits long
-for the GPU. This process's waiting narrations get slots best priority first (tastings, then
-entrances, then finales; `llm.waiting`), and one admitted while many wait asks for fewer
-tokens (`llm.shorten`), so the queue drains sooner. The fallback also takes over when a
+process through a `SlotStore` (the engine's slots); it asks first the endpoint with the
+fewest narrations from every hub, as the engine counted them just before (`llm.endpoints`),
+and does not ask one counted full. A narration that finds every endpoint full waits up to
+`queue_seconds`, then is told by the fallback: the game never waits long for the GPU. This
+process's waiting narrations get slots best priority first (tastings, then entrances, then
+finales; `llm.waiting`), and one admitted while many wait asks for fewer tokens
+(`llm.shorten`), so the queue drains sooner. The fallback also takes over when a
 request fails or breaches a budget, going on from the text the model already told, so
 `narration.end.source` is `llm`, `fallback` or `mixed`. A narration going on from text already
 told (taken over from a process that died, or paused while the store was away) is finished by
@@ -24,7 +26,7 @@ from typing import Protocol
 
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
-from llm.endpoints import Endpoint, Endpoints
+from llm.endpoints import Choice, Endpoint, Endpoints
 from llm.facts import NarrationFacts
 from llm.http_client import HTTPClient
 from llm.narrator import Narrator, Piece
@@ -156,7 +158,7 @@ class ModelNarrator:
             self._observe(stats)
         except ModelError as exc:
             handover.reason = exc.reason
-            self._failed(endpoint, facts, exc)
+            await self._failed(endpoint, facts, exc)
         finally:
             endpoint.outstanding -= 1
             self._observer.requests_in_flight(-1)
@@ -197,13 +199,15 @@ class ModelNarrator:
         give_up = loop.time() + self._config.queue_seconds
         try:
             while True:
-                ready = self._endpoints.ready()
-                if not ready:
-                    return "unavailable"
                 if self._line.may_try(ticket):
+                    ready = await self._endpoints.ready()
+                    if not ready:
+                        return "unavailable"
                     endpoint = await self._acquire(ready, holder)
                     if endpoint is not None:
                         return _Admitted(endpoint, self._line.others(ticket))
+                elif not self._endpoints.usable():
+                    return "unavailable"
                 if hurry.is_set() or loop.time() >= give_up:
                     return "busy"
                 if self._line.join(ticket):
@@ -213,22 +217,32 @@ class ModelNarrator:
             if self._line.leave(ticket):
                 self._observer.narrations_waiting(-1)
 
-    async def _acquire(self, ready: list[Endpoint], holder: str) -> Endpoint | None:
-        """The first of `ready` that had a slot free, now taken for `holder`."""
+    async def _acquire(self, ready: list[Choice], holder: str) -> Endpoint | None:
+        """The first of `ready` that had a slot free, now taken for `holder`. One the engine
+        just counted full is not asked."""
         ttl = self._config.budgets.total + SLOT_SPARE_SECONDS
-        for endpoint in ready:
-            if await self._slots.acquire_slot(endpoint.pool, holder, self._config.slots, ttl):
+        limit = self._config.slots
+        for choice in ready:
+            if choice.taken is not None and choice.taken >= limit:
+                continue
+            endpoint = choice.endpoint
+            endpoint.asking += 1
+            try:
+                taken = await self._slots.acquire_slot(endpoint.pool, holder, limit, ttl)
+            finally:
+                endpoint.asking -= 1
+            if taken:
                 return endpoint
         return None
 
-    def _failed(self, endpoint: Endpoint, facts: NarrationFacts, exc: ModelError) -> None:
+    async def _failed(self, endpoint: Endpoint, facts: NarrationFacts, exc: ModelError) -> None:
         log.warning(
             "model narration %s of %s handed to the fallback: %s", facts.nid, facts.session, exc
         )
         if exc.reason == "stall":
             self._observer.stalled()
         if not (exc.reason == "refused" and exc.status in NOT_THE_SERVERS_FAULT):
-            self._endpoints.failed(endpoint, exc.reason)
+            await self._endpoints.failed(endpoint, exc.reason)
 
     def _observe(self, stats: StreamStats) -> None:
         if stats.first_text is None or stats.last_text is None:

@@ -17,6 +17,7 @@ from llm.http_client import HTTPClient
 from llm.lexicon import Lexicon
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Narrator
+from llm.shared import SharedBreakers
 from llm.shorten import parse_steps
 from realtime.metrics import Metrics
 from realtime.settings import Settings
@@ -28,8 +29,10 @@ SPARE_CONNECTIONS = 8
 """Connections beyond the narration slots: health probes and the odd request in overlap."""
 
 
-class EngineSlots:
-    """The engine's slots, seen by the narrator: a store that is away has no free slot."""
+class EngineShared:
+    """The engine, seen by the narrator: its slots (admission) and what the hubs share of the
+    model servers (`llm.shared`). A store that is away has no free slot and answers nothing
+    (None), so each process goes on with what it knows: it never breaks a narration."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -43,6 +46,22 @@ class EngineSlots:
     async def release_slot(self, pool: str, holder: str) -> None:
         with contextlib.suppress(EngineUnavailable):  # it frees itself at expiry
             await self._engine.release_slot(pool, holder)
+
+    async def slots_taken(self, pool: str) -> int | None:
+        try:
+            return await self._engine.slots_taken(pool)
+        except EngineUnavailable:
+            return None
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool | None:
+        try:
+            return await self._engine.acquire_lease(name, holder, ttl)
+        except EngineUnavailable:
+            return None
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        with contextlib.suppress(EngineUnavailable):  # it lapses by itself
+            await self._engine.release_lease(name, holder)
 
 
 @dataclass
@@ -74,12 +93,14 @@ class NarratorSetup:
         if settings.guard_url:
             planned += settings.llm_slots  # a guard request per narration at most
         client = HTTPClient(max_connections=planned)  # a stream holds a connection
+        shared = EngineShared(engine)
         endpoints = Endpoints.from_urls(
             client,
             settings.llm_url,
             settings.llm_breaker_failures,
             settings.llm_breaker_seconds,
             metrics,
+            SharedBreakers(shared, holder),
         )
         config = ModelConfig(
             sampling=Sampling(
@@ -96,9 +117,7 @@ class NarratorSetup:
             priority=settings.llm_priority,
             shorten=parse_steps(settings.llm_shorten),
         )
-        model = ModelNarrator(
-            client, endpoints, EngineSlots(engine), fallback, config, metrics, holder
-        )
+        model = ModelNarrator(client, endpoints, shared, fallback, config, metrics, holder)
         narrator = CheckedNarrator(model, fallback, checks(settings, client), metrics)
         return cls(narrator, endpoints, settings.llm_model, model.headers, model)
 

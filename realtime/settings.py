@@ -83,9 +83,11 @@ class Settings:
     llm_total_seconds: float = 45.0
     """Budget for a whole model narration."""
     llm_breaker_failures: int = 3
-    """Failed requests in a row that stop requests to a server for a while."""
+    """Failed requests in a row that stop requests to a server for a while (from every
+    process sharing the engine: `llm.shared`)."""
     llm_breaker_seconds: float = 10.0
-    """How long a failing server is left alone before it is probed (doubling, up to 60)."""
+    """How long a failing server is left alone before it is probed, once for every process
+    (doubling, up to 60)."""
     words_files: str = ""
     """Word lists added to the built-in ones the model's text is checked against
     (comma-separated files; one word a line, `!word` allows a word that holds a listed one)."""

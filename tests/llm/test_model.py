@@ -11,17 +11,21 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from llm.breaker import Breaker, State
 from llm.chat import Sampling
 from llm.client import Budgets
-from llm.endpoints import Breaker, Endpoints, State, endpoint_bases
+from llm.endpoints import Endpoints, endpoint_bases
 from llm.fallback import FallbackNarrator
 from llm.http_client import HTTPClient
 from llm.model import ModelConfig, ModelNarrator
 from llm.narrator import Piece, overall_source
+from llm.shared import SharedBreakers
 from llm.templates import recap
 from protocol.types import NarrationKind
 from realtime.metrics import Metrics
+from realtime.narrator_setup import EngineShared
 from storage.memory import MemoryEngine
+from tests.llm.away import AwayEngine
 from tests.llm.samples import facts
 from tests.llm.scripted import Reply, Request, ScriptedServer, answer, scripted, sse
 from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content
@@ -78,15 +82,20 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(server: Server, slots: int = 4, queue: float = 0.2) -> AsyncIterator[Rig]:
+async def rig(
+    server: Server, slots: int = 4, queue: float = 0.2, engine: MemoryEngine | None = None
+) -> AsyncIterator[Rig]:
+    """A narrator of one hub, `hub-1`, on `engine` (a new memory engine by default)."""
+    engine = MemoryEngine() if engine is None else engine
+    store = EngineShared(engine)
     async with scripted(server) as http:
         client = HTTPClient()
         metrics = Metrics()
-        endpoints = Endpoints.from_urls(client, http.base_url, 2, 0.1, metrics)
+        shared = SharedBreakers(store, "hub-1")
+        endpoints = Endpoints.from_urls(client, http.base_url, 2, 0.1, metrics, shared)
         config = ModelConfig(Sampling("kanana", 300, 0.7, 0.9), QUICK, slots, queue)
-        engine = MemoryEngine()
         fallback = FallbackNarrator(tokens_per_second=10_000, step=0.001)
-        narrator = ModelNarrator(client, endpoints, engine, fallback, config, metrics, "hub-1")
+        narrator = ModelNarrator(client, endpoints, store, fallback, config, metrics, "hub-1")
         try:
             yield Rig(narrator, metrics, engine, endpoints, http)
         finally:
@@ -160,6 +169,16 @@ async def test_a_narration_that_finds_no_slot_waits_then_falls_back() -> None:
     assert value(r.metrics, "maratang_llm_narrations_waiting") == 0
 
 
+async def test_with_the_engine_away_a_narration_is_told_by_the_fallback() -> None:
+    server = Server([story])
+    async with rig(server, queue=0.2, engine=AwayEngine()) as r:
+        pieces = await tell(r)
+    assert server.chats == []  # no slot could be taken
+    assert {p.source for p in pieces} == {"fallback"}
+    assert "".join(p.text for p in pieces)
+    assert r.fallbacks() == {"busy": 1}
+
+
 async def test_a_slot_is_given_back_after_the_narration() -> None:
     async with rig(Server([story]), slots=1) as r:
         await tell(r)
@@ -200,7 +219,7 @@ async def test_the_breaker_stops_calls_then_a_healthy_probe_lets_them_through() 
         assert r.fallbacks()["unavailable"] == 1
         assert {p.source for p in pieces} == {"fallback"}
         while r.endpoints.all[0].breaker.state is State.OPEN:  # cooldown 0.1 s, then a probe
-            r.endpoints.ready()
+            await r.endpoints.ready()
             await asyncio.sleep(0.02)
         assert server.probes == 1
         assert r.breaker_open() == 1  # probing: half-open
@@ -249,7 +268,7 @@ async def test_the_least_busy_endpoint_is_chosen_first() -> None:
     client = HTTPClient()
     endpoints = Endpoints.from_urls(client, "http://a,http://b", failures=2, cooldown=1)
     endpoints.all[0].outstanding = 3
-    assert [e.base for e in endpoints.ready()] == ["http://b", "http://a"]
+    assert [c.endpoint.base for c in await endpoints.ready()] == ["http://b", "http://a"]
     await client.aclose()
 
 
