@@ -95,8 +95,9 @@ def running_nginx(
     of `deploy/nginx/hubs/`), serving `prefix/html`; the `exempt` addresses are listed in its
     limit exemptions, as an operator lists them."""
     (prefix / "conf.d").mkdir()
+    (prefix / "hubs").mkdir()
     if not isinstance(app_url, str):
-        (prefix / "conf.d" / "hubs.conf").write_text(hubs_upstream(app_url))
+        (prefix / "hubs" / "hubs.conf").write_text(hubs_upstream(app_url))
         app_url = "http://maratang_hubs"
     (prefix / "html").mkdir(exist_ok=True)
     shutil.copy(NGINX / "nginx.conf", prefix / "nginx.conf")
