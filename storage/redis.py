@@ -154,6 +154,7 @@ class RedisEngine:
                 replicas,
                 replica_wait_ms,
                 functools.partial(observer.engine_unreplicated, name),
+                resend=name == "commit",  # a lost answer: the version check refuses it again
             )
             for name in ("commit", "append")
         )

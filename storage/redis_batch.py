@@ -6,7 +6,8 @@ alone, but they share one round trip and one connection checkout, written and re
 connection directly (none of the client's per-command wrappers: they cost more than the
 script). Scripts run by SHA; a Redis that lost its script cache (a restart) gets the script
 again and the calls it refused are sent again (a refused call did not run, so nothing runs
-twice).
+twice). A script that may run twice (a commit: its second run is refused by the version
+check, and its caller finds it landed) is sent again when the connection broke (`resend`).
 
 With `replicas`, each pipeline ends with `WAIT replicas wait_ms`: the calls are answered once
 that many replicas hold them (or the wait ran out: `unreplicated` is told how many stood
@@ -30,9 +31,13 @@ from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
 from redis.typing import EncodableT
 
+from storage.redis_fanout import redis_down
 from storage.redis_keys import node_of
 
 Call = tuple[Sequence[str], Sequence[EncodableT], asyncio.Future[Any]]
+RESENDS, RESEND_BACKOFF, RESEND_BACKOFF_MAX = 3, 0.05, 0.5
+"""A batch whose connection broke is sent again (when it may run twice) up to 3 times, after
+0.05 s, doubling up to 0.5 s: what the Redis client does for any other command."""
 
 
 class ScriptBatch:
@@ -43,9 +48,11 @@ class ScriptBatch:
         replicas: int = 0,
         wait_ms: int = 100,
         unreplicated: Callable[[int], None] = lambda count: None,
+        resend: bool = False,
     ) -> None:
         self._client = client
         self._script = script
+        self._tries = RESENDS + 1 if resend else 1
         self._wait = ("WAIT", replicas, wait_ms) if replicas > 0 else None
         self._unreplicated = unreplicated
         self._pending: list[Call] = []
@@ -82,7 +89,7 @@ class ScriptBatch:
 
     async def _send(self, node: str, batch: list[Call]) -> None:
         try:
-            replies = await self._run(node, batch)
+            replies = await self._attempt(node, batch)
             if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
                 await self._client.script_load(self._script.script)
                 refused = [c for c, r in zip(batch, replies, strict=True) if _refused(r)]
@@ -105,6 +112,19 @@ class ScriptBatch:
                 future.set_exception(reply)
             else:
                 future.set_result(reply)
+
+    async def _attempt(self, node: str, batch: list[Call]) -> list[Any]:
+        """`_run`, tried again with backoff when the connection broke, for a script that may
+        run twice (`resend`: a commit, whose version check refuses its second run)."""
+        tried = 0
+        while True:
+            try:
+                return await self._run(node, batch)
+            except Exception as exc:
+                tried += 1
+                if tried == self._tries or not redis_down(exc):
+                    raise
+                await asyncio.sleep(min(RESEND_BACKOFF_MAX, RESEND_BACKOFF * 2 ** (tried - 1)))
 
     async def _run(self, node: str, batch: list[Call]) -> list[Any]:
         """Send the batch on one pooled connection to `node` in one write and read every

@@ -108,7 +108,16 @@ async def test_a_cluster_master_failing_over_to_its_replica_loses_no_event(
         cluster.start()
         stack.callback(cluster.stop)
         # Nothing a player saw is only on the master: it is on its replica too.
-        nodes = start_nodes(stack, cluster.url, prefix, 2, MARATANG_REDIS_REPLICAS="1")
+        # (Patient with a replica slowed by a busy machine: a write that stands without it
+        # could be lost, and is counted.)
+        nodes = start_nodes(
+            stack,
+            cluster.url,
+            prefix,
+            2,
+            MARATANG_REDIS_REPLICAS="1",
+            MARATANG_REDIS_REPLICA_WAIT_MS="1000",
+        )
         async with bots_through_nginx(stack, nodes, tmp_path) as bots:
 
             async def every_table_plays() -> bool:

@@ -257,7 +257,7 @@ async def test_a_table_lost_from_redis_is_restored_from_its_snapshot(
     assert sync["state"]["restored"] is True
     assert (sync["state"]["phase"], sync["state"]["round"]) == ("picking", 2)
     assert sync["seq"] > seen  # new events never reuse the numbers of lost ones
-    assert "restored" in "".join(server.output)
+    await server.until_said("restored")
 
     # The other player never left: their socket is resynced as the restored table moves on.
     other = table.seats[1].client

@@ -3,6 +3,7 @@ end-to-end tests."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -53,6 +54,14 @@ class Server:
     def said(self, text: str) -> bool:
         """Whether the server's output so far contains `text`."""
         return text in "".join(self.output)
+
+    async def until_said(self, text: str, timeout: float = 10.0) -> None:
+        """Until the server's output contains `text` (a thread reads it as it comes)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                if self.said(text):
+                    return
+                await asyncio.sleep(0.02)
 
     def workers(self) -> list[int]:
         """The pids of every worker started so far, replacements included, in order."""
