@@ -5,6 +5,8 @@ with the version it was loaded at, and on a conflict (another command committed 
 do it all again. After a commit the service carries out what `game.effects` says follows
 (timers, narrations, records): it decides nothing of its own. A restored table is rearmed
 by the same function, so a restore and a commit cannot disagree on what a table waits for.
+Before a commit that makes records it sets their safety net (`realtime.records_net`), so
+that they are stored even if this process dies before its writer stored them.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from protocol.types import (
 from realtime import logs
 from realtime.clock import now_ms
 from realtime.metrics import Metrics
+from realtime.records_net import RECORDS, RecordsNet
 from realtime.relay import Relay, until_answers
 from realtime.settings import Settings as ServerSettings
 from storage.engine import (
@@ -109,7 +112,8 @@ class TableService:
         self._deadline_set = deadline_set
         self._metrics = metrics
         self._late: set[asyncio.Task[None]] = set()
-        """Effects of commits waiting for the store to come back."""
+        """Effects of commits waiting for the store to come back, records being stored."""
+        self._net = RecordsNet(engine, records, self._later)
         self.relay = Relay(
             engine,
             narrator,
@@ -162,6 +166,7 @@ class TableService:
             if not events:
                 return snapshot
             todo = self._effects(snapshot.table, table, events)
+            await self._net.arm(snapshot, todo)
             try:
                 logged = await self._engine.commit(session, snapshot.version, table, events)
             except VersionConflict:
@@ -310,13 +315,16 @@ class TableService:
         return True
 
     async def fire(self, deadline: Deadline) -> None:
-        """A timer fell due: close the round, end an away player's grace period, or take
-        over a narration whose holder went quiet."""
+        """A timer fell due: close the round, end an away player's grace period, take over
+        a narration whose holder went quiet, or store the records of a commit again."""
         with logs.about(deadline.session):
             await self._fire(deadline)
 
     async def _fire(self, deadline: Deadline) -> None:
         command: c.Command
+        if deadline.kind == RECORDS:
+            await self._net.fire(deadline)
+            return
         log.info("deadline %s %s of %s fired", deadline.kind, deadline.key, deadline.session)
         match timer_of(deadline.kind, deadline.key):
             case RoundDue(round=number):

@@ -8,6 +8,8 @@ each in a transaction, every statement idempotent (a newer snapshot wins; a reco
 inserted once), so a batch tried again after a lost connection stores nothing twice. While
 the database is unreachable the writer tries again with backoff; nothing is dropped unless
 the queue reaches `max_pending`, and then loudly (an error in the log, `records_dropped`).
+The queue dies with its process: the records' safety net (`realtime.records_net`) stores a
+commit's records again from the table's log through `store`, which is awaited.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -26,8 +28,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from game.rules import narration_of
 from game.state import Table
-from protocol.events import NarrationEnd
-from protocol.types import SessionId, game_id
+from protocol.events import Event, GameOver, NarrationEnd, RoundResolved, SessionClosed
+from protocol.types import RankEntry, Result, SessionId, game_id
 from protocol.wire import to_wire
 from storage.engine import EngineUnavailable, Snapshot, folded, unfolded
 from storage.observe import UNOBSERVED, RecordsObserver
@@ -122,68 +124,16 @@ class PostgresRecords:
             self._kick()
 
     def round_resolved(self, table: Table) -> None:
-        customer = table.customer
-        results = orjson.dumps([to_wire(r) for r in table.results or ()]).decode()
-        game, number = game_id(table.session), table.round
-        self._queue(
-            lambda db: db.execute(
-                "INSERT INTO game_rounds (game_id, round, customer, results)"
-                " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
-                game,
-                number,
-                str(customer),
-                results,
-            )
-        )
+        self._queue(_round_job(table, table.round, table.results or ()))
 
     def narration_ended(self, table: Table, end: NarrationEnd) -> None:
-        kind, number = narration_of(end.nid, table.round)
-        game = game_id(table.session)
-        self._queue(
-            lambda db: db.execute(
-                "INSERT INTO game_narrations (game_id, nid, kind, round, text, source)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                game,
-                end.nid,
-                kind,
-                number,
-                end.text,
-                end.source,
-            )
-        )
+        self._queue(_narration_job(table, end))
 
     def game_over(self, table: Table) -> None:
-        ranking = table.ranking or ()
-        finished = datetime.now(UTC)
-        game = game_id(table.session)
-
-        async def write(db: Db) -> None:
-            await _session_row(db, table)
-            await db.execute(
-                "INSERT INTO games (id, session_id, lang, rounds, finished_at, ranking)"
-                " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
-                game,
-                table.session,
-                table.settings.lang,
-                table.settings.rounds,
-                finished,
-                orjson.dumps([to_wire(r) for r in ranking]).decode(),
-            )
-            await db.executemany(
-                "INSERT INTO game_players (game_id, player_id, name, place, total, finished_at)"
-                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                [(game, r.player, r.name, r.place, r.total, finished) for r in ranking],
-            )
-
-        self._queue(write)
+        self._queue(_game_job(table, table.ranking or (), datetime.now(UTC)))
 
     def session_closed(self, session: SessionId) -> None:
-        self._queue(
-            lambda db: db.execute(
-                "UPDATE sessions SET closed_at = now() WHERE id = $1 AND closed_at IS NULL",
-                session,
-            )
-        )
+        self._queue(_closed_job(session))
 
     def _queue(self, job: Job) -> None:
         if len(self._jobs) >= self._max_pending:
@@ -244,31 +194,44 @@ class PostgresRecords:
         return jobs
 
     async def _store(self, batch: list[Job]) -> None:
-        """Write `batch` in one transaction. If the database refuses it as invalid, write its
-        records one by one and drop (loudly) those it refuses, so one bad record cannot hold
-        up the others. If the database is unreachable, the jobs not yet stored go back to the
-        front of the queue and the error is raised."""
+        """Write `batch` (`_write_all`). If the database is unreachable, the jobs not yet
+        stored go back to the front of the queue and the error is raised."""
+        left = list(batch)
         try:
-            await self._write(batch)
+            written = await self._write_all(left)
         except UNREACHABLE:
-            self._jobs.extendleft(reversed(batch))
+            self._jobs.extendleft(reversed(left))
+            raise
+        self._observer.records_written(written)
+
+    async def _write_all(self, jobs: list[Job]) -> int:
+        """Write `jobs` in one transaction. If the database refuses it as invalid, write them
+        one by one and drop (loudly) those it refuses, so one bad record cannot hold up the
+        others. How many were written; if the database is unreachable, the error is raised
+        and `jobs` keeps those not stored."""
+        try:
+            await self._write(jobs)
+        except UNREACHABLE:
             raise
         except asyncpg.PostgresError:
             pass
         else:
-            self._observer.records_written(len(batch))
-            return
-        for i, job in enumerate(batch):
+            written = len(jobs)
+            jobs.clear()
+            return written
+        written = 0
+        while jobs:
             try:
-                await self._write([job])
+                await self._write(jobs[:1])
             except UNREACHABLE:
-                self._jobs.extendleft(reversed(batch[i:]))
                 raise
             except asyncpg.PostgresError:
                 self._observer.records_dropped(1)
                 log.exception("records: the database refused a record; it is DROPPED")
             else:
-                self._observer.records_written(1)
+                written += 1
+            jobs.pop(0)
+        return written
 
     async def _write(self, batch: list[Job]) -> None:
         assert self._pool is not None
@@ -288,6 +251,18 @@ class PostgresRecords:
                 "records: %d writes could not be stored before stopping (database away?)",
                 len(self._jobs) + len(self._due),
             )
+
+    async def store(self, snapshot: Snapshot, events: Sequence[Event]) -> None:
+        """Store now, in one transaction, the records `events` make of the table and the
+        table's snapshot; awaited, beside the writer's queue. What the records' safety net
+        (`realtime.records_net`) calls with the events it read back from the table's log.
+        Raises `EngineUnavailable` while the database cannot be reached; records it refuses
+        as invalid are dropped, loudly, as the writer drops them."""
+        jobs = [_snapshot_job(snapshot), *_record_jobs(snapshot.table, events)]
+        try:
+            await self._write_all(jobs)
+        except UNREACHABLE as exc:
+            raise EngineUnavailable(f"the records database is unreachable: {exc}") from exc
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -379,6 +354,81 @@ async def _delete_in_batches(db: Db, statement: str, cutoff: datetime) -> int:
         total += deleted
         if deleted < PRUNE_BATCH:
             return total
+
+
+def _record_jobs(table: Table, events: Sequence[Event]) -> list[Job]:
+    """The record each of `events` makes of `table`, if it makes one."""
+    jobs: list[Job] = []
+    for event in events:
+        match event:
+            case RoundResolved(round=number, results=results):
+                jobs.append(_round_job(table, number, results))
+            case NarrationEnd():
+                jobs.append(_narration_job(table, event))
+            case GameOver(ranking=ranking):
+                jobs.append(_game_job(table, ranking, datetime.now(UTC)))
+            case SessionClosed():
+                jobs.append(_closed_job(table.session))
+    return jobs
+
+
+def _round_job(table: Table, number: int, results: Sequence[Result]) -> Job:
+    game = game_id(table.session)
+    customer = str(table.customers[number - 1]) if 0 < number <= len(table.customers) else ""
+    wire = orjson.dumps([to_wire(r) for r in results]).decode()
+    return lambda db: db.execute(
+        "INSERT INTO game_rounds (game_id, round, customer, results)"
+        " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING",
+        game,
+        number,
+        customer,
+        wire,
+    )
+
+
+def _narration_job(table: Table, end: NarrationEnd) -> Job:
+    kind, number = narration_of(end.nid, table.round)
+    game = game_id(table.session)
+    return lambda db: db.execute(
+        "INSERT INTO game_narrations (game_id, nid, kind, round, text, source)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        game,
+        end.nid,
+        kind,
+        number,
+        end.text,
+        end.source,
+    )
+
+
+def _game_job(table: Table, ranking: Sequence[RankEntry], finished: datetime) -> Job:
+    game = game_id(table.session)
+
+    async def write(db: Db) -> None:
+        await _session_row(db, table)
+        await db.execute(
+            "INSERT INTO games (id, session_id, lang, rounds, finished_at, ranking)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT DO NOTHING",
+            game,
+            table.session,
+            table.settings.lang,
+            table.settings.rounds,
+            finished,
+            orjson.dumps([to_wire(r) for r in ranking]).decode(),
+        )
+        await db.executemany(
+            "INSERT INTO game_players (game_id, player_id, name, place, total, finished_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            [(game, r.player, r.name, r.place, r.total, finished) for r in ranking],
+        )
+
+    return write
+
+
+def _closed_job(session: SessionId) -> Job:
+    return lambda db: db.execute(
+        "UPDATE sessions SET closed_at = now() WHERE id = $1 AND closed_at IS NULL", session
+    )
 
 
 def _snapshot_job(snapshot: Snapshot) -> Job:

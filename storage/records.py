@@ -4,11 +4,12 @@ database (nothing kept, and it says so)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from game.state import Table
-from protocol.events import NarrationEnd
+from protocol.events import Event, NarrationEnd
 from protocol.types import SessionId
 from storage.engine import Snapshot
 
@@ -21,10 +22,10 @@ class GamesPage:
 
 
 class Records(Protocol):
-    """Write-behind records. The write methods never block a game and never raise: they
-    queue the write; `flush` waits (bounded) for the queue to be written. The reads raise
-    `EngineUnavailable` while the database cannot be reached. How the writes fare is told
-    to the `RecordsObserver` it was made with (`storage.observe`)."""
+    """Write-behind records. The write methods (but `store`) never block a game and never
+    raise: they queue the write; `flush` waits (bounded) for the queue to be written. The
+    reads raise `EngineUnavailable` while the database cannot be reached. How the writes
+    fare is told to the `RecordsObserver` it was made with (`storage.observe`)."""
 
     @property
     def kept(self) -> bool:
@@ -44,6 +45,12 @@ class Records(Protocol):
     def game_over(self, table: Table) -> None: ...
 
     def session_closed(self, session: SessionId) -> None: ...
+
+    async def store(self, snapshot: Snapshot, events: Sequence[Event]) -> None:
+        """Store now, awaited, the records `events` make of the table and its snapshot (the
+        records' safety net, `realtime.records_net`, off any game's path). Idempotent like
+        every write; raises `EngineUnavailable` while the database cannot be reached."""
+        ...
 
     async def last_snapshot(self, session: SessionId) -> Snapshot | None: ...
 
@@ -86,6 +93,9 @@ class NoRecords:
         pass
 
     def session_closed(self, session: SessionId) -> None:
+        pass
+
+    async def store(self, snapshot: Snapshot, events: Sequence[Event]) -> None:
         pass
 
     async def last_snapshot(self, session: SessionId) -> Snapshot | None:

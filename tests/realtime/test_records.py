@@ -4,16 +4,19 @@ API, a database outage mid-game, and a table restored from its snapshot."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from redis.asyncio import Redis
 
+from protocol.types import SessionId, game_id
 from tests.realtime.conftest import Table, open_table, play_round, sit
-from tests.realtime.test_many_processes import cluster_env
+from tests.realtime.test_many_processes import cluster_env, table_across
 from tests.support.client import Client, guest
 from tests.support.metrics import scrape, total, until_total
 from tests.support.postgres import count, database_url
@@ -200,6 +203,50 @@ async def test_nothing_is_lost_or_doubled_when_the_database_goes_away_mid_game(
     assert await count(url, "SELECT count(*) FROM games") == 1
     last = table.host.events(table.session)[-1]["seq"]
     await until_snapshot(url, table.session, last)  # the newest state arrived too
+
+
+async def test_a_narration_ended_by_a_process_killed_before_it_wrote_it_is_recorded(
+    database: str, prefix: str, stack: ExitStack
+) -> None:
+    """Two processes on one Redis; the one that tells (and ends) the entrance is SIGKILLed
+    while its record waits in its memory (the database is away, so it waits long enough to
+    be killed for sure). The other process stores it from the table's log all the same."""
+    proxy = Proxy("127.0.0.1", 5432)
+    await proxy.start()
+    try:
+        url = database_url(database, proxy.port)
+        flags = ("--engine", REDIS_URL)
+        doomed, survivor = (serve(stack, url, *flags, **cluster_env(prefix)) for _ in "ab")
+        table = await table_across([doomed, survivor], ["민지", "Alex"], rounds=1)
+        host, alex = table.seats
+        await proxy.cut()
+        await host.client.request("game.start")  # the entrance is told by the host's process
+        end = await alex.client.wait_for(lambda m: m["t"] == "narration.end", 30)
+        doomed.process.send_signal(signal.SIGKILL)
+        await proxy.restore()
+        told = await until_told(database_url(database), table.session, "r1.entrance")
+    finally:
+        await proxy.close()
+    assert told == end["text"]
+    assert "can no longer be read back" not in "".join(survivor.output)
+
+
+async def until_told(url: str, session: str, nid: str, timeout: float = 30) -> str:
+    """The text recorded of narration `nid` of `session`'s game, once it is (another process
+    stores it)."""
+    game = game_id(SessionId(session))
+    async with asyncio.timeout(timeout):
+        while True:
+            db = await asyncpg.connect(url)
+            try:
+                text = await db.fetchval(
+                    "SELECT text FROM game_narrations WHERE game_id = $1 AND nid = $2", game, nid
+                )
+            finally:
+                await db.close()
+            if text is not None:
+                return str(text)
+            await asyncio.sleep(0.1)
 
 
 async def until_logged(server: Server, text: str, timeout: float = 20) -> None:
