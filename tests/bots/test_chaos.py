@@ -5,7 +5,6 @@ repeat or reorder an event, every game must end, and every game's record must be
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -27,23 +26,11 @@ from tests.support.postgres import (
 from tests.support.proxy import Proxy
 from tests.support.redis import PrivateRedis, delete_prefix, throwaway_prefix
 from tests.support.server import Server, running_server, sockets_held
+from tests.support.until import until
 
 TABLES, PLAYERS, ROUNDS = 4, 3, 5
 NARRATIONS = 2 * ROUNDS + 1
 """An entrance and a tasting each round, and the finale."""
-STEP_TIMEOUT = 30
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Until `condition` holds (another process makes it so); fails naming `what`."""
-    try:
-        async with asyncio.timeout(STEP_TIMEOUT):
-            while True:
-                if await condition():
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None
 
 
 class Records:

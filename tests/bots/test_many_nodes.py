@@ -13,13 +13,14 @@ from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.bots.test_chaos import assert_nothing_lost, until
+from tests.bots.test_chaos import assert_nothing_lost
 from tests.realtime.test_many_processes import cluster_env
 from tests.support.bots import Bots, running_bots
 from tests.support.nginx import running_nginx
 from tests.support.redis import throwaway_prefix
 from tests.support.redis_cluster import LocalCluster, cluster_client, cluster_delete_prefix
 from tests.support.server import Server, running_server, sockets_held
+from tests.support.until import until
 
 BOTS = "127.0.0.1"
 TABLES, PLAYERS, ROUNDS = 4, 3, 4

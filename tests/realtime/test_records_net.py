@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from storage.postgres import PostgresRecords
 from storage.records import Records
 from tests.support.postgres import ADMIN_URL, database_url
 from tests.support.proxy import Proxy
+from tests.support.until import until
 
 A = PlayerView(PlayerId("u_a"), "민지")
 B = PlayerView(PlayerId("u_b"), "Alex")
@@ -111,18 +112,6 @@ async def record_of(url: str, session: SessionId) -> tuple[int, int, int, dict[s
     finally:
         await db.close()
     return games, players, rounds, {row["nid"]: row["text"] for row in told}
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Until `condition` holds (the work of another task); fails naming `what`."""
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                if await condition():
-                    return
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None
 
 
 async def until_recorded(url: str, session: SessionId, heard: Heard) -> None:
