@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tests.bots.test_chaos import assert_nothing_lost
 from tests.realtime.test_many_processes import cluster_env
 from tests.support.bots import Bots, running_bots
+from tests.support.metrics import scrape, total
 from tests.support.nginx import running_nginx
 from tests.support.redis import throwaway_prefix
 from tests.support.redis_cluster import LocalCluster, cluster_client, cluster_delete_prefix
@@ -130,7 +131,14 @@ async def test_a_cluster_master_failing_over_to_its_replica_loses_no_event(
             cluster.kill(doomed)
             await asyncio.to_thread(cluster.until_failed_over, doomed)
             report = await bots.finished(120)
-        assert_nothing_lost(report, resumed=False)  # the hubs held their sockets through it
+        unreplicated = [
+            total(await scrape(node.base_url), "maratang_engine_unreplicated_total")
+            for node in nodes
+        ]
+        try:
+            assert_nothing_lost(report, resumed=False)  # the hubs held their sockets through it
+        except AssertionError as failure:
+            raise AssertionError(f"{failure}\nwrites without a replica: {unreplicated}") from None
         assert counts[doomed] > 0
         # Every hub noticed: commands answered busy, or the store reported away, meanwhile.
         assert any(node.said("unreachable") or node.said("busy") for node in nodes)
