@@ -13,8 +13,9 @@ in every run: `--tables` tables of `--players` players, seat i of table t on hub
 N, so with N > 1 every table has players on several hubs and its events cross hubs through
 Redis. Every table plays a real game (each player submits a bowl as a round starts, as in
 `bench/fanout.py`) and the fallback narrator streams `--tps` tokens a second, coalesced as in
-production; the load generator is one process of lean clients (`bench/rawws.py`). After
-`--warmup` seconds, over a window of `--seconds`:
+production; the load generator is one process of lean clients (`bench/rawws.py`). Before the
+tables are seated, the hubs are watched alone for a moment (the commands they send Redis and
+the CPU they take idle). After `--warmup` seconds, over a window of `--seconds`:
 
 - delivered/s: session events the players received, a second; share and gaps: of the events
   each socket should have received, those it did, and the holes (nothing may be lost);
