@@ -37,9 +37,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import msgpack
@@ -158,12 +159,18 @@ async def ping_hosts(seats: list[Socket]) -> None:
         await asyncio.sleep(0.25)
 
 
-def cutoffs(tables: list[list[Socket]]) -> list[int]:
+class Seqs(Protocol):
+    """A socket of a load generator: the `seq` of every session event it received."""
+
+    seqs: list[int]
+
+
+def cutoffs(tables: Sequence[Sequence[Seqs]]) -> list[int]:
     """Per table, the last seq any of its sockets has seen."""
     return [max((max(s.seqs) for s in seats if s.seqs), default=0) for seats in tables]
 
 
-def share(tables: list[list[Socket]], last_seqs: list[int]) -> tuple[float, int, int]:
+def share(tables: Sequence[Sequence[Seqs]], last_seqs: list[int]) -> tuple[float, int, int]:
     """Received / expected events up to each table's cutoff, and the gaps and duplicates
     seen, over every socket."""
     received = expected = gaps = duplicates = 0

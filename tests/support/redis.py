@@ -58,12 +58,16 @@ async def delete_prefix(prefix: str, url: str = REDIS_URL) -> int:
 
 
 class PrivateRedis:
-    """A Redis server of the test's own, with AOF persistence, that the test may kill."""
+    """A Redis server of the test's own, with AOF persistence (an fsync per write) unless
+    `appendonly` is False, that the test may kill."""
 
-    def __init__(self, directory: Path, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, password: str | None = None, appendonly: bool = True
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.password = password
+        self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,7 +85,7 @@ class PrivateRedis:
             "--dir",
             str(self.directory),
             "--appendonly",
-            "yes",
+            "yes" if self.appendonly else "no",
             "--appendfsync",
             "always",
             "--save",
