@@ -20,7 +20,11 @@ ended, so a table never hangs.
 
 A narration belongs to the process that holds its lease. The holder renews the lease and
 keeps pushing a watchdog timer ahead of it; if the holder dies, the watchdog falls due in
-another process, which takes the lease and goes on from the text the lane holds.
+another process, which takes the lease and goes on from the text the lane holds. The lease
+is named with the table's session as a hash tag, so on a Redis Cluster it lives on the
+table's shard: it lapses only while that shard is away, when the holder cannot tell on
+either. A holder that paused takes its lease again before it tells on, and stops if another
+process took the narration over meanwhile.
 """
 
 from __future__ import annotations
@@ -138,7 +142,7 @@ class Relay:
     # Ownership ----------------------------------------------------------------------------
 
     async def _run(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
-        lease = f"narration:{session}:{nid}"
+        lease = f"narration:{{{session}}}:{nid}"  # on the table's shard (see above)
         while True:
             try:
                 # Armed before anything else: should this process die from here on, the
@@ -157,11 +161,22 @@ class Relay:
         try:
             while not await self._tell(session, nid, hurry):
                 await self._until_engine_answers()  # then go on from the text the lane holds
+                if not await self._still_held(lease):
+                    log.warning("narration %s of %s was taken over while paused", nid, session)
+                    return  # its new teller keeps the watchdog and the lease
         finally:
             keeper.cancel()
         with contextlib.suppress(EngineUnavailable):
             await self._engine.cancel_deadline(session, *timer_key(NarrationWatch(nid)))
             await self._engine.release_lease(lease, self._holder)
+
+    async def _still_held(self, lease: str) -> bool:
+        """Whether this process still holds `lease` (renewing it), once the store answers."""
+        while True:
+            try:
+                return await self._engine.acquire_lease(lease, self._holder, self._lease)
+            except EngineUnavailable:
+                await self._until_engine_answers()
 
     async def _until_engine_answers(self) -> None:
         """Wait for the store to answer again (a paused narration keeps its lease and its
@@ -171,17 +186,19 @@ class Relay:
     async def _keep(
         self, session: SessionId, nid: NarrationId, lease: str, task: asyncio.Task[None]
     ) -> None:
-        """Renew the lease and push the watchdog ahead; stop the narration if it was lost."""
+        """Renew the lease and push the watchdog ahead; stop the narration if it was lost.
+        Each on its own: on a Cluster they live on different shards, and a lease left to
+        lapse because the watchdog's shard is away would hand a narration that is still
+        told to a second teller."""
         while True:
-            try:
+            with contextlib.suppress(EngineUnavailable):
                 await self._watch(session, nid)
-                await asyncio.sleep(self._lease / 3)
+            await asyncio.sleep(self._lease / 3)
+            with contextlib.suppress(EngineUnavailable):
                 if not await self._engine.acquire_lease(lease, self._holder, self._lease):
                     log.warning("lost narration %s of %s to another process", nid, session)
                     task.cancel()
                     return
-            except EngineUnavailable:
-                await asyncio.sleep(self._lease / 3)
 
     async def _watch(self, session: SessionId, nid: NarrationId) -> None:
         due = now_ms() + int(self._lease * 1000)

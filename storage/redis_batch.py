@@ -10,8 +10,11 @@ twice). A script that may run twice (a commit: its second run is refused by the 
 check, and its caller finds it landed) is sent again when the connection broke (`resend`).
 
 With `replicas`, each pipeline ends with `WAIT replicas wait_ms`: the calls are answered once
-that many replicas hold them (or the wait ran out: `unreplicated` is told how many stood
-without them), so nothing a caller acted on is lost when a replica takes over.
+that many replicas hold them, so nothing a caller acted on is lost when a replica takes over.
+When the wait runs out (the replica is down, or the node is a replica promoted by a failover
+and has none yet), the writes stand without it, and the node is written without waiting for
+`ALONE_SECONDS` before it is asked again: a missing replica costs one wait in so many seconds,
+not one a write. `unreplicated` is told how many writes stood without their replicas.
 
 On a Cluster, the calls of a tick are split by the node that holds their keys: one pipeline
 per node, sent side by side. A call a node redirects (its slot moved, a replica took over)
@@ -21,6 +24,7 @@ did not run either; it goes again through the client, which follows the redirect
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -35,6 +39,8 @@ from storage.redis_fanout import redis_down
 from storage.redis_keys import node_of
 
 Call = tuple[Sequence[str], Sequence[EncodableT], asyncio.Future[Any]]
+ALONE_SECONDS = 5.0
+"""How long a node whose replicas did not answer a `WAIT` is written without one."""
 RESENDS, RESEND_BACKOFF, RESEND_BACKOFF_MAX = 3, 0.05, 0.5
 """A batch whose connection broke is sent again (when it may run twice) up to 3 times, after
 0.05 s, doubling up to 0.5 s: what the Redis client does for any other command."""
@@ -53,8 +59,11 @@ class ScriptBatch:
         self._client = client
         self._script = script
         self._tries = RESENDS + 1 if resend else 1
-        self._wait = ("WAIT", replicas, wait_ms) if replicas > 0 else None
+        self._replicas = replicas
+        self._wait = ("WAIT", replicas, wait_ms)
         self._unreplicated = unreplicated
+        self._alone_until: dict[str, float] = {}
+        """Nodes whose replicas did not answer, written without waiting until then."""
         self._pending: list[Call] = []
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -136,8 +145,9 @@ class ScriptBatch:
             commands: list[tuple[EncodableT, ...]] = [
                 ("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch
             ]
-            if self._wait is not None:
-                commands.append(self._wait)
+            wait = self._waits(node)
+            if wait:
+                commands.append(wait)
             await connection.send_packed_command(connection.pack_commands(commands))
             replies: list[Any] = []
             for _ in batch:
@@ -145,14 +155,31 @@ class ScriptBatch:
                     replies.append(await connection.read_response())
                 except redis.exceptions.ResponseError as exc:
                     replies.append(exc)
-            if self._wait is not None and int(await connection.read_response()) < self._wait[1]:
-                self._unreplicated(len(batch))
+            short = bool(wait) and int(await connection.read_response()) < self._replicas
+            if short:
+                self._alone(node)
+            if self._replicas and (short or not wait):  # what ran stood without replicas
+                self._unreplicated(sum(not isinstance(r, Exception) for r in replies))
         except BaseException:
             await connection.disconnect()  # what is left on it cannot be read in order
             raise
         finally:
             await release(connection)
         return replies
+
+    def _waits(self, node: str) -> tuple[EncodableT, ...]:
+        """The `WAIT` that ends a pipeline to `node`; none when no replica is asked for, or
+        while the node's replicas are taken for gone (`_alone`)."""
+        if not self._replicas or time.monotonic() < self._alone_until.get(node, 0.0):
+            return ()
+        self._alone_until.pop(node, None)
+        return self._wait
+
+    def _alone(self, node: str) -> None:
+        """`node`'s replicas did not answer in time (down, or none since a failover made
+        the node a master): its writes go on without waiting for a while, rather than each
+        wait for nothing, then it is asked again."""
+        self._alone_until[node] = time.monotonic() + ALONE_SECONDS
 
     async def _connection(
         self, node: str

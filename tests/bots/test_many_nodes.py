@@ -118,7 +118,7 @@ async def test_a_cluster_master_failing_over_to_its_replica_loses_no_event(
             prefix,
             2,
             MARATANG_REDIS_REPLICAS="1",
-            MARATANG_REDIS_REPLICA_WAIT_MS="1000",
+            MARATANG_REDIS_REPLICA_WAIT_MS="500",
         )
         async with bots_through_nginx(stack, nodes, tmp_path) as bots:
 

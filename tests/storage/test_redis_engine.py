@@ -19,6 +19,7 @@ from game.state import Table
 from protocol.events import Logged
 from protocol.types import SessionId
 from storage.engine import Snapshot
+from storage.observe import Unobserved
 from storage.redis import RedisEngine
 from storage.serial import table_bytes
 from tests.storage.test_engine_contract import delta
@@ -254,3 +255,37 @@ async def test_many_followed_tables_are_subscribed_again_after_the_pubsub_connec
         await follower.close()
         await writer.close()
         await delete_prefix(prefix, any_redis)
+
+
+class Unreplicated(Unobserved):
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def engine_unreplicated(self, operation: str, count: int) -> None:
+        self.counts[operation] = self.counts.get(operation, 0) + count
+
+
+async def test_writes_asked_to_wait_for_a_replica_that_is_not_there_wait_once_then_go_on(
+    tmp_path: Path,
+) -> None:
+    store = PrivateRedis(tmp_path)  # no replica: every WAIT runs out
+    store.start()
+    observer = Unreplicated()
+    engine = RedisEngine.from_url(store.url, replicas=1, replica_wait_ms=50, observer=observer)
+    try:
+        table = Table(SessionId("s_alone"), "ALONE1", seed=1)
+        await engine.create(table)
+        for version in range(1, 6):
+            await engine.commit(table.session, version, replace(table, round=version), [])
+        # Each write stood without its replica, and is counted; the node was asked once,
+        # then written without waiting (ALONE_SECONDS) rather than wait for nothing each time.
+        assert observer.counts == {"commit": 5}
+        client = Redis.from_url(store.url)
+        try:
+            stats = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        assert stats["cmdstat_wait"]["calls"] == 1
+    finally:
+        await engine.close()
+        store.stop()
