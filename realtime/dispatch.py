@@ -47,15 +47,14 @@ class Dispatcher:
                 await self._may_create(conn)
                 await self.leave(conn)
                 table = await self._service.create(conn.player, settings)
-                conn.reply(Ack(rid=rid, session=table.session, code=table.code))
-                await self.seat(conn, table.session)
+                ack = Ack(rid=rid, session=table.session, code=table.code)
+                await self.seat(conn, table.session, ack=ack)
             case SessionJoin(code=code, rid=rid):
                 session = await self._find(conn, code)
                 await self._service.execute(session, c.Join(conn.player.id, conn.player.name))
                 if conn.session != session:
                     await self.leave(conn)  # only once the new seat is certain
-                conn.reply(Ack(rid=rid, session=session, code=code))
-                await self.seat(conn, session)
+                await self.seat(conn, session, ack=Ack(rid=rid, session=session, code=code))
             case SessionLeave(rid=rid):
                 self._require_session(conn)
                 await self.leave(conn)
@@ -118,13 +117,24 @@ class Dispatcher:
         return conn.session
 
     async def seat(
-        self, conn: Connection, session: SessionId, after: int = -1, restored: bool = False
+        self,
+        conn: Connection,
+        session: SessionId,
+        after: int = -1,
+        restored: bool = False,
+        ack: Ack | None = None,
     ) -> None:
-        """Follow `session` on this socket (a sync first, or the events after `after`)."""
-        await self._hub.follow(conn, session, after, restored)
+        """Follow `session` on this socket (the `ack` of the command that seated the player,
+        then a sync, or the events after `after`).
+
+        The player is marked present before they can learn of their seat: should this
+        process die from then on, the mark lapses and another marks them away."""
         await self._engine.set_presence(
             session, conn.player.id, conn.id, self._settings.presence_ttl
         )
+        if ack is not None:
+            conn.reply(ack)
+        await self._hub.follow(conn, session, after, restored)
 
     async def resume(
         self, conn: Connection, session: SessionId, seq: int, restored: bool = False

@@ -109,6 +109,23 @@ def _guarded(
     return observed(guarded)
 
 
+class _Cluster(RedisCluster):
+    """redis-py's Cluster client, routing no command before it knows the cluster's layout.
+
+    The client picks a command's route (by key, or to its default node) before it learns
+    the layout, and it forgets its default node whenever it closes its connections (after
+    MOVED replies or a failover). A keyed command issued then goes to a node that does not
+    own the key; a few such MOVED replies make the client close every connection again,
+    under the commands in flight: at start and after a failover, many at once failed as
+    "Connection closed". Learning the layout first, under the client's own lock, ends that.
+    """
+
+    async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
+        if self.get_default_node() is None:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+
 def _glob_escaped(text: str) -> str:
     """`text` matched literally by a Redis glob pattern (`SCAN MATCH`)."""
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
@@ -174,7 +191,7 @@ class RedisEngine:
         }
         if url.startswith(CLUSTER_SCHEMES):
             where = ClusterURL.parse(url)
-            cluster = RedisCluster(
+            cluster = _Cluster(
                 startup_nodes=[ClusterNode(host, port) for host, port in where.nodes],
                 username=where.username,
                 password=where.password,

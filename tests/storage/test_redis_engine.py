@@ -17,7 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from game.state import Table
 from protocol.events import Logged
-from protocol.types import SessionId
+from protocol.types import PlayerId, SessionId
 from storage.engine import Snapshot
 from storage.observe import Unobserved
 from storage.redis import RedisEngine
@@ -31,6 +31,7 @@ from tests.support.redis import (
     free_port,
     throwaway_prefix,
 )
+from tests.support.redis_cluster import ask, cluster_masters
 
 
 @pytest.fixture
@@ -255,6 +256,42 @@ async def test_many_followed_tables_are_subscribed_again_after_the_pubsub_connec
         await follower.close()
         await writer.close()
         await delete_prefix(prefix, any_redis)
+
+
+def moved_replies(cluster_url: str) -> int:
+    """How many MOVED redirects the Cluster's masters have answered so far."""
+    total = 0
+    for host, port in cluster_masters(cluster_url):
+        with ask(port, host) as node:
+            total += int(node.info("errorstats").get("errorstat_MOVED", {}).get("count", 0))
+    return total
+
+
+async def test_new_engines_send_each_call_to_the_master_that_holds_its_key(
+    redis_cluster_url: str,
+) -> None:
+    """A process starts its loops together: deadlines, presence and limits all ask a new
+    engine at once, before its client has learnt which master holds what. Misrouted calls
+    would be redirected (MOVED) and, a few redirects on, every connection closed under the
+    calls in flight."""
+    prefix = throwaway_prefix()
+    sessions = [SessionId(f"s_start{n:02d}") for n in range(16)]
+    before = moved_replies(redis_cluster_url)
+    try:
+        for _ in range(5):
+            engine = RedisEngine.from_url(redis_cluster_url, prefix=prefix)
+            try:
+                await asyncio.gather(
+                    engine.claim_due(int(time.time() * 1000)),
+                    engine.claim_lapsed(),
+                    *(engine.set_presence(s, PlayerId("p_a"), "c1", 30) for s in sessions),
+                    *(engine.tally(f"start:{s}", window=60) for s in sessions),
+                )
+            finally:
+                await engine.close()
+        assert moved_replies(redis_cluster_url) == before
+    finally:
+        await delete_prefix(prefix, redis_cluster_url)
 
 
 class Unreplicated(Unobserved):
