@@ -47,8 +47,8 @@ class Dispatcher:
                 await self._may_create(conn)
                 await self.leave(conn)
                 table = await self._service.create(conn.player, settings)
-                ack = Ack(rid=rid, session=table.session, code=table.code)
-                await self.seat(conn, table.session, ack=ack)
+                conn.reply(Ack(rid=rid, session=table.session, code=table.code))
+                await self.seat(conn, table.session)
             case SessionJoin(code=code, rid=rid):
                 session = await self._find(conn, code)
                 await self._service.execute(session, c.Join(conn.player.id, conn.player.name))
@@ -124,11 +124,12 @@ class Dispatcher:
         restored: bool = False,
         ack: Ack | None = None,
     ) -> None:
-        """Follow `session` on this socket (the `ack` of the command that seated the player,
+        """Follow `session` on this socket (the `ack` of the join that seated the player,
         then a sync, or the events after `after`).
 
-        The player is marked present before they can learn of their seat: should this
-        process die from then on, the mark lapses and another marks them away."""
+        The player is marked present before a join's ack and any sync: should this process
+        die from then on, the mark lapses and another process marks them away. (A create is
+        acknowledged first: a client told `busy` for a table it got would make another.)"""
         await self._engine.set_presence(
             session, conn.player.id, conn.id, self._settings.presence_ttl
         )

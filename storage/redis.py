@@ -19,7 +19,7 @@ import asyncio
 import functools
 import itertools
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from importlib import resources
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -109,6 +109,18 @@ def _guarded(
     return observed(guarded)
 
 
+async def _every_bucket(calls: Iterable[Awaitable[R]]) -> list[R]:
+    """The replies of one call per bucket, made at once. A bucket whose master is away is
+    left for the next round, and what the others claimed is kept (their scripts took it off
+    the schedule): the store is away only when every bucket is."""
+    replies = await asyncio.gather(*calls, return_exceptions=True)
+    failed = [reply for reply in replies if isinstance(reply, BaseException)]
+    for error in failed:
+        if not redis_down(error) or len(failed) == len(replies):
+            raise error
+    return [reply for reply in replies if not isinstance(reply, BaseException)]
+
+
 class _Cluster(RedisCluster):
     """redis-py's Cluster client, routing no command before it knows the cluster's layout.
 
@@ -124,6 +136,13 @@ class _Cluster(RedisCluster):
         if self.get_default_node() is None:
             await self.initialize()
         return await super().execute_command(*args, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close every connection, also after a lost node left the client waiting to learn
+        the layout again (when the library's own close does nothing)."""
+        await super().aclose()
+        await self.nodes_manager.aclose()
+        await self.nodes_manager.aclose("startup_nodes")
 
 
 def _glob_escaped(text: str) -> str:
@@ -403,8 +422,10 @@ class RedisEngine:
 
     @_guarded
     async def clear_presence(self, session: SessionId, player: PlayerId, connection: str) -> int:
+        # The mark first: should the index entry then stay, it lapses and is claimed.
+        live = await self._drop_mark(session, player, connection)
         await self._client.zrem(self._presence_index(session), _member(session, player, connection))
-        return await self._drop_mark(session, player, connection)
+        return live
 
     async def _drop_mark(self, session: SessionId, player: PlayerId, connection: str) -> int:
         """Drop a connection's mark from its session; how many live ones the player has left."""
@@ -414,14 +435,22 @@ class RedisEngine:
     @_guarded
     async def claim_lapsed(self) -> list[tuple[SessionId, PlayerId]]:
         buckets = [self._keys.presence(shard) for shard in range(self._keys.shards)]
-        claimed = await asyncio.gather(
-            *(self._scripts["presence_lapsed"]([b], [CLAIM_LIMIT]) for b in buckets)
+        claimed = await _every_bucket(
+            self._scripts["presence_lapsed"]([b], [CLAIM_LIMIT]) for b in buckets
         )
         left: list[tuple[SessionId, PlayerId]] = []
         for member in itertools.chain.from_iterable(claimed):
             session, player, connection = member.decode().split("|", 2)
             gone = (SessionId(session), PlayerId(player))
-            live = await self._drop_mark(*gone, connection)
+            try:
+                live = await self._drop_mark(*gone, connection)
+            except Exception as exc:
+                if not redis_down(exc):
+                    raise
+                # the session's master is away: back in the index, to be claimed next round
+                mark = self._scripts["presence_set"]
+                await mark([self._presence_index(gone[0])], [member, 0, self._idle_ms])
+                continue
             if not live and gone not in left:
                 left.append(gone)
         return left
@@ -444,8 +473,8 @@ class RedisEngine:
     @_guarded
     async def claim_due(self, now: int, lease: int = CLAIM_LEASE_MS) -> list[Deadline]:
         buckets = [self._keys.deadlines(shard) for shard in range(self._keys.shards)]
-        replies = await asyncio.gather(
-            *(self._scripts["deadline_claim"](b, [now, lease, CLAIM_LIMIT]) for b in buckets)
+        replies = await _every_bucket(
+            self._scripts["deadline_claim"](b, [now, lease, CLAIM_LIMIT]) for b in buckets
         )
         claimed = []
         for flat in replies:
@@ -462,11 +491,9 @@ class RedisEngine:
 
     @_guarded
     async def next_due(self) -> int | None:
-        firsts = await asyncio.gather(
-            *(
-                self._client.zrange(self._keys.deadlines(shard)[0], 0, 0, withscores=True)
-                for shard in range(self._keys.shards)
-            )
+        firsts = await _every_bucket(
+            self._client.zrange(self._keys.deadlines(shard)[0], 0, 0, withscores=True)
+            for shard in range(self._keys.shards)
         )
         dues = [int(first[0][1]) for first in firsts if first]
         return min(dues, default=None)

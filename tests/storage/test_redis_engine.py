@@ -5,6 +5,7 @@ its data) or replaced (restored from a snapshot elsewhere) is reported."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -18,9 +19,10 @@ from redis.asyncio.cluster import RedisCluster
 from game.state import Table
 from protocol.events import Logged
 from protocol.types import PlayerId, SessionId
-from storage.engine import Snapshot
+from storage.engine import Deadline, EngineUnavailable, Snapshot
 from storage.observe import Unobserved
 from storage.redis import RedisEngine
+from storage.redis_keys import CLUSTER_SHARDS, Keys
 from storage.serial import table_bytes
 from tests.storage.test_engine_contract import delta
 from tests.storage.test_narration_lane import piece, telling
@@ -31,7 +33,7 @@ from tests.support.redis import (
     free_port,
     throwaway_prefix,
 )
-from tests.support.redis_cluster import ask, cluster_masters
+from tests.support.redis_cluster import LocalCluster, ask, cluster_masters
 
 
 @pytest.fixture
@@ -292,6 +294,54 @@ async def test_new_engines_send_each_call_to_the_master_that_holds_its_key(
         assert moved_replies(redis_cluster_url) == before
     finally:
         await delete_prefix(prefix, redis_cluster_url)
+
+
+async def test_a_master_away_holds_back_only_the_claims_on_it(tmp_path: Path) -> None:
+    """Between a master's death and the Cluster's verdict on it, the other masters serve:
+    what their buckets hold is claimed, and nothing claimed is lost to the one away."""
+    cluster = LocalCluster(tmp_path, masters=3, node_timeout_ms=60_000)
+    cluster.start()
+    keys = Keys("t:", tagged=True, shards=CLUSTER_SHARDS)
+    engine = RedisEngine.from_url(cluster.url, prefix="t:")
+    try:
+        sessions = [SessionId(f"s_away{n:02d}") for n in range(48)]
+        for session in sessions:
+            await engine.set_presence(session, PlayerId("p_a"), "c1", ttl=0.001)
+            await engine.set_deadline(Deadline(session, "round", "1", due=0))
+        victim = cluster.master_of(keys.presence(0))
+        cluster.kill(victim)
+
+        def live(key: str) -> bool:
+            return cluster.master_of(key) != victim
+
+        def bucket(session: SessionId) -> int:
+            return keys.shard_of(session)
+
+        # Some calls fail as the client finds the master gone; what is claimed is kept,
+        # and the rest is claimed by the rounds after.
+        expected = [
+            s for s in sessions if live(keys.presence(bucket(s))) and live(keys.table("pres", s))
+        ]
+        lapsed: set[SessionId] = set()
+        due: set[SessionId] = set()
+        async with asyncio.timeout(20):
+            while sorted(lapsed) != expected or len(due) < len(sessions) // 3:
+                with contextlib.suppress(EngineUnavailable):
+                    lapsed.update(s for s, _ in await engine.claim_lapsed())
+                with contextlib.suppress(EngineUnavailable):
+                    due.update(d.session for d in await engine.claim_due(int(time.time() * 1000)))
+        assert due <= {s for s in sessions if live(keys.deadlines(bucket(s))[0])}
+        # a lapsed mark whose session's master is away went back to its bucket, for later
+        back = [
+            s
+            for s in sessions
+            if live(keys.presence(bucket(s))) and not live(keys.table("pres", s))
+        ]
+        with ask(cluster.master_of(keys.presence(bucket(back[0])))) as node:
+            assert node.zscore(keys.presence(bucket(back[0])), f"{back[0]}|p_a|c1") is not None
+    finally:
+        await engine.close()
+        cluster.stop()
 
 
 class Unreplicated(Unobserved):
