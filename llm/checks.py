@@ -8,8 +8,8 @@ it is incomplete and a check needs its end. The checks:
 
 - `words`: no listed word (`llm.lexicon`, with its Korean normalisation);
 - `guard`: the guard model (`llm.guard`) finds each sentence safe;
-- length: past its budget (`length_budget`) the narration is cut at the next sentence end,
-  and the model request closed;
+- length: past its budget (`length_budget`, a share of the tokens the model was asked for)
+  the narration is cut at the next sentence end, and the model request closed;
 - `tasting`: a tasting names every player's placeholder, and the last player it names is one
   the game put first (the winner is announced last).
 
@@ -40,13 +40,16 @@ SENTENCE_END = re.compile(r"[.!?…。~]+[\"'”’)\]]*(?=\s)|\n")
 mark is not inside it."""
 _NAMED = re.compile(r"⟨P(\d{1,2})⟩")
 CHARS_PER_TOKEN = {"ko": 1.5, "en": 4.0}
-"""Characters of narration per token asked for, about, to turn a token budget into a length:
-the cut then falls at a sentence end near where `max_tokens` would stop the model mid-word."""
+"""Characters of narration per token, about, to turn a token budget into a length."""
+CUT_SHARE = 0.8
+"""The cut looks for a sentence end from this share of the tokens the model was asked for:
+the rest leaves the sentence under way room to end before `max_tokens` stops the model."""
 
 
-def length_budget(facts: NarrationFacts) -> int:
-    """How many characters of the model's text a narration of these facts may run to."""
-    return int(max_tokens(facts, sys.maxsize) * CHARS_PER_TOKEN[facts.lang])
+def length_budget(tokens: int, lang: str) -> int:
+    """How many characters of the model's text a narration asked for `tokens` may run to
+    before it is cut at its next sentence end."""
+    return int(tokens * CHARS_PER_TOKEN[lang] * CUT_SHARE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class CheckedNarrator:
                         yield Piece(text, "llm")
                     yield piece
                     continue
+                if piece.asked:
+                    gate.budget = length_budget(piece.asked, facts.lang)
                 text = await gate.feed(piece.text)
                 if text:
                     yield Piece(text, "llm")
@@ -106,7 +111,8 @@ class _Gate:
         self._facts = facts
         self._checks = checks
         self._observer = observer
-        self._budget = length_budget(facts)
+        self.budget = length_budget(max_tokens(facts, sys.maxsize), facts.lang)
+        """The length to cut at: the model's first piece says what it was asked for."""
         self.released = ""
         """The model's text let through, with its placeholders."""
         self._held = ""
@@ -136,7 +142,7 @@ class _Gate:
     def _cut(self) -> int | None:
         """Where the held text ends, when the narration runs past its budget: at the first
         sentence end past it."""
-        over = self._budget - len(self.released)
+        over = self.budget - len(self.released)
         if len(self._held) < over:
             return None
         for end in SENTENCE_END.finditer(self._held):

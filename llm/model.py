@@ -143,15 +143,18 @@ class ModelNarrator:
         stats = StreamStats()
         endpoint.outstanding += 1
         self._observer.requests_in_flight(1)
+        asked = max_tokens(facts, self._config.sampling.max_tokens, scale)
         try:
-            request = self._request(endpoint, facts, stats, scale)
+            request = self._request(endpoint, facts, stats, asked, scale)
+            text = ""
             async with contextlib.aclosing(request) as texts:
                 async for text in texts:
-                    yield Piece(text, "llm")
+                    yield Piece(text, "llm", asked if stats.pieces == 1 else 0)
                     if hurry.is_set():  # the next narration waits: stop the model here
-                        if not text.rstrip().endswith(SENTENCE_ENDS):
-                            yield Piece("…", "llm")
                         break
+            stopped = hurry.is_set() or stats.finish_reason == "length"
+            if stopped and text and not text.rstrip().endswith(SENTENCE_ENDS):
+                yield Piece("…", "llm")  # stopped mid-sentence: it trails off, not breaks off
             if stats.pieces == 0:
                 raise ModelError("empty", "the model finished without saying anything")
             self._endpoints.succeeded(endpoint)
@@ -173,10 +176,14 @@ class ModelNarrator:
         return step.scale
 
     def _request(
-        self, endpoint: Endpoint, facts: NarrationFacts, stats: StreamStats, scale: float
+        self,
+        endpoint: Endpoint,
+        facts: NarrationFacts,
+        stats: StreamStats,
+        asked: int,
+        scale: float,
     ) -> AsyncGenerator[str, None]:
-        sampling = self._config.sampling
-        sampling = replace(sampling, max_tokens=max_tokens(facts, sampling.max_tokens, scale))
+        sampling = replace(self._config.sampling, max_tokens=asked)
         priority = PRIORITY[facts.kind] if self._config.priority else None
         body = request_body(messages(facts, scale), sampling, priority)
         headers = {"x-request-id": f"{facts.session}-{facts.nid}", **self.headers}

@@ -17,6 +17,10 @@ class Piece:
 
     text: str
     source: NarrationSource
+    asked: int = 0
+    """On the model's first piece: the most tokens the model was asked for (its request's
+    `max_tokens`), so the checks cut the narration at a sentence end before the model
+    would stop mid-word; 0 on every other piece."""
 
 
 class Narrator(Protocol):

@@ -8,6 +8,7 @@ For tests of the hub's checks it can also misbehave on purpose: say a given text
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import orjson
@@ -59,11 +60,32 @@ def narration(
     sentences = [rng.choice(OPENINGS_KO if korean else OPENINGS_EN).format(customer=customer)]
     sentences += _scores(facts, korean, skip_bowl)
     fillers = FILLERS_KO if korean else FILLERS_EN
-    out = tokens(" ".join(sentences))
+    out = _said(" ".join(sentences), rng)
     while len(out) < want:
         out += tokens(" " + rng.choice(fillers))
     if say:
         out[say_after:say_after] = tokens(f" {say} ")
+    return out
+
+
+_PLACEHOLDER = re.compile(r"(⟨[A-Z]\d{1,2}⟩)")
+
+
+def _said(text: str, rng: random.Random) -> list[str]:
+    """`text` in model-sized pieces, each placeholder cut wherever a tokenizer might cut it:
+    whole, or between any of its characters (`⟨`, `P`, `1`, `⟩`), as `rng` picks."""
+    out: list[str] = []
+    for n, part in enumerate(_PLACEHOLDER.split(text)):
+        if n % 2 == 0:
+            out += tokens(part)
+            continue
+        piece = part[0]
+        for char in part[1:]:
+            if rng.random() < 0.5:
+                out.append(piece)
+                piece = ""
+            piece += char
+        out.append(piece)
     return out
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
-from llm.checks import CheckedNarrator, Checks, length_budget
+from llm.checks import CHARS_PER_TOKEN, CheckedNarrator, Checks, length_budget
 from llm.facts import NarrationFacts
 from llm.fallback import FallbackNarrator
 from llm.guard import GuardError
 from llm.lexicon import Lexicon
 from llm.narrator import Piece, overall_source
 from llm.observe import Unobserved
+from llm.prompts import max_tokens
 from llm.templates import recap
 from tests.llm.samples import facts
 
@@ -29,6 +31,8 @@ class Said:
 
     pieces: Sequence[str]
     after: Sequence[str] = ()
+    asked: int = 0
+    """The tokens the model was asked for, told on its first piece (0: not told)."""
     closed_early: bool = False
 
     async def stream(
@@ -36,8 +40,8 @@ class Said:
     ) -> AsyncGenerator[Piece, None]:
         done = False
         try:
-            for text in self.pieces:
-                yield Piece(text, "llm")
+            for n, text in enumerate(self.pieces):
+                yield Piece(text, "llm", self.asked if n == 0 else 0)
             for text in self.after:
                 yield Piece(text, "fallback")
             done = True
@@ -151,10 +155,15 @@ async def test_a_model_that_stopped_by_itself_is_not_held_to_the_tasting() -> No
     assert noted.failed == []
 
 
-async def test_a_narration_past_its_budget_is_cut_at_a_sentence_end() -> None:
-    budget = length_budget(facts("entrance"))
+@pytest.mark.parametrize("asked", [0, 40, 120])
+async def test_a_narration_past_its_budget_is_cut_at_a_sentence_end(asked: int) -> None:
+    """Cut at the first sentence end past a share of the tokens the model was asked for
+    (shortened, or under the operator's ceiling), else of what the facts would want."""
+    wanted = max_tokens(facts("entrance"), sys.maxsize)
+    budget = length_budget(asked or wanted, "ko")
+    assert budget < (asked or wanted) * CHARS_PER_TOKEN["ko"]  # room to end the sentence
     sentence = "국물이 아주 맛있어 보이네요. "
-    said = Said([sentence] * (budget // len(sentence) + 10))
+    said = Said([sentence] * (budget // len(sentence) + 10), asked=asked)
     pieces, noted = await check(said)
     shown = text(pieces)
     assert budget <= len(shown) < budget + len(sentence)

@@ -28,7 +28,7 @@ from storage.memory import MemoryEngine
 from tests.llm.away import AwayEngine
 from tests.llm.samples import facts
 from tests.llm.scripted import Reply, Request, ScriptedServer, answer, scripted, sse
-from tests.llm.streams import DONE, ERROR, FULL, ROLE, STORY, content
+from tests.llm.streams import DONE, ERROR, FULL, ROLE, STOP, STORY, TOKENS, content
 from tests.support.metrics import by_label, value
 
 QUICK = Budgets(connect=0.5, first_token=0.3, stall=0.2, total=2.0)
@@ -152,7 +152,7 @@ async def test_a_refused_request_is_told_by_the_fallback_alone() -> None:
 async def test_a_stall_is_counted_and_handed_over() -> None:
     async with rig(Server([lambda: sse([ROLE, content("문이"), ""], [0, 0, 9])])) as r:
         pieces = await tell(r)
-    assert pieces[0] == Piece("문이", "llm")
+    assert (pieces[0].text, pieces[0].source) == ("문이", "llm")
     assert value(r.metrics, "maratang_llm_stalls_total") == 1
     assert r.fallbacks() == {"stall": 1}
 
@@ -192,7 +192,18 @@ async def test_hurrying_stops_the_model_and_marks_the_cut() -> None:
         async for piece in r.narrator.stream(facts("entrance"), hurry):
             pieces.append(piece)
             hurry.set()
-    assert pieces == [Piece("문이", "llm"), Piece("…", "llm")]
+    assert pieces == [Piece("문이", "llm", 180), Piece("…", "llm")]
+
+
+async def test_the_first_piece_says_the_tokens_asked_and_a_story_stopped_there_trails_off() -> None:
+    cut_short = STOP.replace('"finish_reason":"stop"', '"finish_reason":"length"')
+    words = TOKENS[:3]  # "문이 삐걱거리며": mid-sentence when max_tokens stops the model
+    stream = "".join([ROLE, *(content(t) for t in words), cut_short, DONE])
+    async with rig(Server([lambda: sse([stream])])) as r:
+        pieces = await tell(r, "entrance")
+    assert [p.asked for p in pieces] == [180, 0, 0, 0]
+    assert "".join(p.text for p in pieces) == "".join(words) + "…"
+    assert r.fallbacks() == {}
 
 
 async def test_a_narration_taken_over_is_finished_by_the_fallback_never_the_model() -> None:
@@ -277,7 +288,7 @@ async def test_closing_the_narration_early_closes_the_request_and_frees_the_slot
     async with rig(Server([lambda: reply]), slots=1) as r:
         stream = r.narrator.stream(facts("entrance"), asyncio.Event())
         async with contextlib.aclosing(stream):
-            assert await anext(stream) == Piece("문이", "llm")
+            assert await anext(stream) == Piece("문이", "llm", 180)
         await asyncio.wait_for(r.http.served[0].left.wait(), 1)  # the server saw it go
         assert value(r.metrics, "maratang_llm_requests_in_flight") == 0
         assert await r.engine.acquire_slot(r.pool, "next", 1, 60)

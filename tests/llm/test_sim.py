@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +16,15 @@ import pytest
 from llm.chat import ModelError, Sampling, request_body
 from llm.client import Budgets, StreamStats, stream_chat
 from llm.http_client import HTTPClient
+from llm.prompts import messages
 from llm.sim_config import DEFAULT_MODEL, SimConfig
+from llm.sim_text import narration
+from tests.llm.samples import facts
 from tests.support.metrics import scrape, total
 from tests.support.server import Server, running_sim
 from tests.support.sim import configure, sim_stats, until
 
+PLACEHOLDER = re.compile(r"⟨[A-Z]\d{1,2}⟩")
 QUICK = Budgets(connect=1.0, first_token=1.0, stall=0.5, total=5.0)
 KOREAN = [{"role": "system", "content": "이야기꾼"}, {"role": "user", "content": "안녕"}]
 ENGLISH = [{"role": "system", "content": "narrator"}, {"role": "user", "content": "hello"}]
@@ -327,3 +332,31 @@ async def test_bad_settings_are_refused(sim: Server) -> None:
 def test_the_config_checks_itself() -> None:
     with pytest.raises(ValueError, match="tps"):
         SimConfig(tps=0)
+
+
+def test_the_simulator_cuts_placeholders_across_chunks_wherever_a_tokenizer_might() -> None:
+    prompt = messages(facts("tasting"))[1]["content"]
+    cuts: set[tuple[str, ...]] = set()
+    for seed in range(40):
+        pieces = narration(prompt, korean=True, want=60, seed=seed)
+        said = "".join(pieces)
+        named = PLACEHOLDER.findall(said)
+        assert {"⟨P1⟩", "⟨P2⟩", "⟨P3⟩", "⟨S1⟩"} <= set(named)  # whole once joined
+        for found in PLACEHOLDER.finditer(said):  # the pieces each one was cut into
+            cuts.add(tuple(_cut(pieces, found.start(), found.end())))
+    shapes = {tuple(len(p) for p in cut) for cut in cuts}
+    assert (4,) in shapes  # whole
+    assert (1, 1, 1, 1) in shapes  # a piece each character
+    assert len(shapes) >= 5  # and cut in between, here and there
+
+
+def _cut(pieces: list[str], start: int, end: int) -> list[str]:
+    """The parts of the text from `start` to `end` as `pieces` cut it."""
+    parts: list[str] = []
+    at = 0
+    for piece in pieces:
+        lo, hi = max(start, at), min(end, at + len(piece))
+        if lo < hi:
+            parts.append(piece[lo - at : hi - at])
+        at += len(piece)
+    return parts

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from llm.checks import CHARS_PER_TOKEN, CUT_SHARE
 from tests.realtime.conftest import Table, open_table, play_round
 from tests.support.client import Message
 from tests.support.metrics import scrape, total, until_total
@@ -254,12 +255,27 @@ async def test_a_listed_word_the_model_says_never_reaches_a_player(
     end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
     assert end["source"] == "mixed"  # the model began it, the fallback finished it
     assert not any(word in orjson.dumps(m).decode() for m in table.host.received)
-    moderated = total(counted, "maratang_narration_fallbacks_total", reason="moderated") + 1
-    await until_total(
-        hub.base_url, "maratang_narration_fallbacks_total", moderated, reason="moderated"
-    )
+    await until_moderated(hub, counted)
     failed = total(counted, "maratang_narration_checks_failed_total", check="words") + 1
     await until_total(hub.base_url, "maratang_narration_checks_failed_total", failed, check="words")
+    await configure(sim)
+
+
+async def test_a_placeholder_the_game_did_not_give_is_dropped_and_counted(
+    sim: Server, hub: Server
+) -> None:
+    await configure(sim, say="⟨P9⟩님과 ⟨X1⟩님", say_after=6)
+    counted = await scrape(hub.base_url)
+    table = await open_table(hub, ["민지"], rounds=1)
+    await table.host.request("game.start")
+    end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
+    assert end["source"] == "llm"  # the model's story, told without what it made up
+    assert "님과 님" in end["text"]
+    assert not any("⟨" in orjson.dumps(m).decode() for m in table.host.received)
+    dropped = total(counted, "maratang_narration_placeholders_dropped_total", why="unknown") + 2
+    await until_total(
+        hub.base_url, "maratang_narration_placeholders_dropped_total", dropped, why="unknown"
+    )
     await configure(sim)
 
 
@@ -282,7 +298,16 @@ async def test_a_tasting_that_skips_a_player_is_finished_by_the_fallback(
     await until_total(
         hub.base_url, "maratang_narration_checks_failed_total", failed, check="tasting"
     )
+    await until_moderated(hub, counted)
     await configure(sim)
+
+
+async def until_moderated(hub: Server, counted: dict[str, Any], more: int = 1) -> None:
+    """Wait until `more` narrations were handed to the fallback as `moderated` since `counted`."""
+    moderated = total(counted, "maratang_narration_fallbacks_total", reason="moderated") + more
+    await until_total(
+        hub.base_url, "maratang_narration_fallbacks_total", moderated, reason="moderated"
+    )
 
 
 async def test_a_guard_model_keeps_a_sentence_it_finds_unsafe_from_the_players(
@@ -301,4 +326,25 @@ async def test_a_guard_model_keeps_a_sentence_it_finds_unsafe_from_the_players(
         await until_total(
             guarded.base_url, "maratang_narration_checks_failed_total", failed, check="guard"
         )
+        await until_moderated(guarded, counted)
     await configure(sim, guard_flags="")
+
+
+async def test_a_model_that_would_run_on_is_cut_at_a_sentence_end_below_its_ceiling(
+    sim: Server,
+) -> None:
+    """The operator's ceiling on tokens is what the model is asked for; the checks cut the
+    story at a sentence end before that ceiling would stop the model mid-word."""
+    env = {**HUB_ENV, "MARATANG_LLM_MAX_TOKENS": "60"}
+    with running_server("--llm-url", sim.base_url, env=env) as capped:
+        await configure(sim, output_tokens=2000)
+        table = await play(capped, rounds=1)
+        found = ends(table)
+        assert {end["source"] for end in found.values()} == {"llm"}
+        for end in found.values():
+            assert end["text"].endswith((".", "!", "?", "~")), end
+        # the entrance names no one: the model's text is the text shown, cut past its budget
+        assert 60 * CHARS_PER_TOKEN["ko"] * CUT_SHARE <= len(found["r1.entrance"]["text"])
+        began = (await sim_stats(sim))["recent"][-3:]
+        assert [b["max_tokens"] for b in began] == [60, 60, 60]
+    await configure(sim)
