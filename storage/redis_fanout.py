@@ -291,9 +291,15 @@ class Shard:
         self.pubsub: PubSub = client.pubsub(ignore_subscribe_messages=True)
         self._fanout = fanout
         self._task: asyncio.Task[None] | None = None
+        self._first = asyncio.Lock()
 
     async def ssubscribe(self, *channels: str) -> None:
-        await self.pubsub.ssubscribe(*channels)
+        if self.pubsub.connection is None:
+            # Callers at once would each open a connection, and all but one go unread.
+            async with self._first:
+                await self.pubsub.ssubscribe(*channels)
+        else:
+            await self.pubsub.ssubscribe(*channels)
         if self._task is None:
             self._task = asyncio.create_task(
                 self._read(), name="redis fan-out shard", context=contextvars.Context()

@@ -344,6 +344,32 @@ async def test_a_master_away_holds_back_only_the_claims_on_it(tmp_path: Path) ->
         cluster.stop()
 
 
+async def test_tables_followed_at_once_on_a_new_engine_all_ring(any_redis: str) -> None:
+    """Many tables followed at the same moment share each shard's one pub/sub connection:
+    none is subscribed on a connection nobody reads (the sweep, set far off here, would
+    be the only way its events came)."""
+    prefix = throwaway_prefix()
+    follower = RedisEngine.from_url(any_redis, prefix=prefix, sweep=600)
+    writer = RedisEngine.from_url(any_redis, prefix=prefix)
+    try:
+        watch = Watch()
+        tables = [Table(SessionId(f"s_once{n:02d}"), f"ONCE{n:02d}", seed=n) for n in range(24)]
+        for table in tables:
+            await writer.create(table)
+        await asyncio.gather(*(follower.subscribe(t.session, watch.on_events) for t in tables))
+        for table in tables:
+            await writer.commit(table.session, 1, replace(table, round=1), [delta("a")])
+        async with asyncio.timeout(5):
+            while len(watch.events) < len(tables):
+                watch.changed.clear()
+                await watch.changed.wait()
+        assert sorted(e.session for e in watch.events) == [t.session for t in tables]
+    finally:
+        await follower.close()
+        await writer.close()
+        await delete_prefix(prefix, any_redis)
+
+
 class Unreplicated(Unobserved):
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
