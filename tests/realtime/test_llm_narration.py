@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -276,6 +277,24 @@ async def test_a_placeholder_the_game_did_not_give_is_dropped_and_counted(
     await until_total(
         hub.base_url, "maratang_narration_placeholders_dropped_total", dropped, why="unknown"
     )
+    await configure(sim)
+
+
+async def test_an_operators_word_list_is_checked_by_a_running_hub(
+    sim: Server, tmp_path: Path
+) -> None:
+    words = tmp_path / "ours.txt"
+    words.write_text("# the house's own\n청경채도둑\n", encoding="utf-8")
+    env = {**HUB_ENV, "MARATANG_WORDS_FILES": str(words)}
+    with running_server("--llm-url", sim.base_url, env=env) as ours:
+        await configure(sim, say="청경 채.도둑", say_after=8)  # spaced and dotted
+        counted = await scrape(ours.base_url)
+        table = await open_table(ours, ["민지"], rounds=1)
+        await table.host.request("game.start")
+        end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
+        assert end["source"] == "mixed"
+        assert not any("도둑" in orjson.dumps(m).decode() for m in table.host.received)
+        await until_moderated(ours, counted)
     await configure(sim)
 
 

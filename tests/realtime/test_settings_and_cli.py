@@ -11,7 +11,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from llm.http_client import HTTPClient
 from realtime.cli import describe, narrator_line, parser
+from realtime.narrator_setup import checks
 from realtime.settings import Settings, from_environment, with_overrides
 from tests.support.server import ROOT, Server
 
@@ -178,3 +180,13 @@ def test_serve_warns_of_a_retention_shorter_than_the_token_lifetime() -> None:
     long = describe(Settings(database_url=url))
     assert any(line.startswith("retention: ") for line in short)
     assert not any(line.startswith("retention: ") for line in long)
+
+
+async def test_the_guard_model_is_off_unless_a_url_is_given() -> None:
+    client = HTTPClient()
+    try:
+        assert checks(from_environment({}), client).guard is None
+        guarded = checks(from_environment({"MARATANG_GUARD_URL": "http://gpu:8001"}), client)
+        assert guarded.guard is not None
+    finally:
+        await client.aclose()
