@@ -294,11 +294,10 @@ class Shard:
         self._first = asyncio.Lock()
 
     async def ssubscribe(self, *channels: str) -> None:
-        if self.pubsub.connection is None:
-            # Callers at once would each open a connection, and all but one go unread.
-            async with self._first:
-                await self.pubsub.ssubscribe(*channels)
-        else:
+        # The first subscription goes alone: callers at once would each open a connection,
+        # and all but one would go unread.
+        first = self.pubsub.connection is None
+        async with self._first if first else contextlib.nullcontext():
             await self.pubsub.ssubscribe(*channels)
         if self._task is None:
             self._task = asyncio.create_task(

@@ -251,11 +251,7 @@ async def test_a_listed_word_the_model_says_never_reaches_a_player(
 ) -> None:
     await configure(sim, say=word, say_after=8)
     counted = await scrape(hub.base_url)
-    table = await open_table(hub, ["민지"], rounds=1)
-    await table.host.request("game.start")
-    end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
-    assert end["source"] == "mixed"  # the model began it, the fallback finished it
-    assert not any(word in orjson.dumps(m).decode() for m in table.host.received)
+    await handed_over(hub, word)
     await until_moderated(hub, counted)
     failed = total(counted, "maratang_narration_checks_failed_total", check="words") + 1
     await until_total(hub.base_url, "maratang_narration_checks_failed_total", failed, check="words")
@@ -289,11 +285,7 @@ async def test_an_operators_word_list_is_checked_by_a_running_hub(
     with running_server("--llm-url", sim.base_url, env=env) as ours:
         await configure(sim, say="청경 채.도둑", say_after=8)  # spaced and dotted
         counted = await scrape(ours.base_url)
-        table = await open_table(ours, ["민지"], rounds=1)
-        await table.host.request("game.start")
-        end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
-        assert end["source"] == "mixed"
-        assert not any("도둑" in orjson.dumps(m).decode() for m in table.host.received)
+        await handed_over(ours, "도둑")
         await until_moderated(ours, counted)
     await configure(sim)
 
@@ -321,6 +313,16 @@ async def test_a_tasting_that_skips_a_player_is_finished_by_the_fallback(
     await configure(sim)
 
 
+async def handed_over(hub: Server, hidden: str) -> None:
+    """A one-player game starts on `hub`: its first narration, begun by the model, is
+    finished by the fallback (`mixed`), and no frame a player got holds `hidden`."""
+    table = await open_table(hub, ["민지"], rounds=1)
+    await table.host.request("game.start")
+    end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
+    assert end["source"] == "mixed"
+    assert not any(hidden in orjson.dumps(m).decode() for m in table.host.received)
+
+
 async def until_moderated(hub: Server, counted: dict[str, Any], more: int = 1) -> None:
     """Wait until `more` narrations were handed to the fallback as `moderated` since `counted`."""
     moderated = total(counted, "maratang_narration_fallbacks_total", reason="moderated") + more
@@ -336,11 +338,7 @@ async def test_a_guard_model_keeps_a_sentence_it_finds_unsafe_from_the_players(
     with running_server("--llm-url", sim.base_url, env=env) as guarded:
         await configure(sim, say="수상한 비밀 재료", say_after=20, guard_flags="비밀 재료")
         counted = await scrape(guarded.base_url)
-        table = await open_table(guarded, ["민지"], rounds=1)
-        await table.host.request("game.start")
-        end = await table.host.wait_for(lambda m: m["t"] == "narration.end", 20)
-        assert end["source"] == "mixed"
-        assert not any("비밀" in orjson.dumps(m).decode() for m in table.host.received)
+        await handed_over(guarded, "비밀")
         failed = total(counted, "maratang_narration_checks_failed_total", check="guard") + 1
         await until_total(
             guarded.base_url, "maratang_narration_checks_failed_total", failed, check="guard"

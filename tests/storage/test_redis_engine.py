@@ -218,6 +218,17 @@ async def subscribers(engine: RedisEngine, channels: list[str]) -> int:
     return found
 
 
+async def every_table_rings(writer: RedisEngine, watch: Watch, tables: list[Table]) -> None:
+    """A commit to each of `tables` reaches the follower `watch` listens for, within 5 s."""
+    for table in tables:
+        await writer.commit(table.session, 1, replace(table, round=1), [delta("a")])
+    async with asyncio.timeout(5):
+        while len(watch.events) < len(tables):
+            watch.changed.clear()
+            await watch.changed.wait()
+    assert sorted(e.session for e in watch.events) == [t.session for t in tables]
+
+
 async def test_many_followed_tables_are_subscribed_again_after_the_pubsub_connections_drop(
     any_redis: str,
 ) -> None:
@@ -247,13 +258,7 @@ async def test_many_followed_tables_are_subscribed_again_after_the_pubsub_connec
                 if await subscribers(writer, channels) == len(tables):
                     break
                 await asyncio.sleep(0.05)
-        for table in tables:
-            await writer.commit(table.session, 1, replace(table, round=1), [delta("a")])
-        async with asyncio.timeout(5):
-            while len(watch.events) < len(tables):
-                watch.changed.clear()
-                await watch.changed.wait()
-        assert sorted(e.session for e in watch.events) == [t.session for t in tables]
+        await every_table_rings(writer, watch, tables)
     finally:
         await follower.close()
         await writer.close()
@@ -357,13 +362,7 @@ async def test_tables_followed_at_once_on_a_new_engine_all_ring(any_redis: str) 
         for table in tables:
             await writer.create(table)
         await asyncio.gather(*(follower.subscribe(t.session, watch.on_events) for t in tables))
-        for table in tables:
-            await writer.commit(table.session, 1, replace(table, round=1), [delta("a")])
-        async with asyncio.timeout(5):
-            while len(watch.events) < len(tables):
-                watch.changed.clear()
-                await watch.changed.wait()
-        assert sorted(e.session for e in watch.events) == [t.session for t in tables]
+        await every_table_rings(writer, watch, tables)
     finally:
         await follower.close()
         await writer.close()
