@@ -323,5 +323,5 @@ class Shard:
             await asyncio.wait({self._task}, timeout=CLOSE_SECONDS)
         with contextlib.suppress(*REDIS_DOWN):
             await self.pubsub.aclose()  # type: ignore[no-untyped-call]
-            if own_client:
-                await self.client.aclose()
+        if own_client:  # its pool too: a client made on a pool leaves the pool open
+            await self.client.aclose(close_connection_pool=True)
