@@ -52,4 +52,6 @@ async def request(
 def _parse(answer: bytes) -> tuple[int, bytes]:
     head, _, content = answer.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[1].isdigit():
+        raise ConnectionError("the connection closed before an answer")
     return int(status_line[1]), content

@@ -28,11 +28,13 @@ MAX_MESSAGE = 2**22
 ABNORMAL = 1006
 """The close code a client reports when the connection ended without a close frame."""
 
-OnMessage = Callable[[bytes | str], None]
+OnMessage = Callable[["Link", bytes | str], None]
+"""Called with the link and each whole message it received."""
 
 
-class HandshakeRefused(Exception):
-    """The server answered the upgrade with an HTTP status instead of a WebSocket."""
+class HandshakeRefused(ConnectionError):
+    """The server (or the proxy before it) answered the upgrade with an HTTP status instead of
+    a WebSocket."""
 
     def __init__(self, status: int) -> None:
         super().__init__(f"handshake refused with HTTP {status}")
@@ -58,9 +60,9 @@ class Link(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         kind = frame.msg_type
         if kind is WSMsgType.BINARY and frame.fin:
-            self.on_message(frame.get_payload_as_bytes())
+            self.on_message(self, frame.get_payload_as_bytes())
         elif kind is WSMsgType.TEXT and frame.fin:
-            self.on_message(frame.get_payload_as_utf8_text())
+            self.on_message(self, frame.get_payload_as_utf8_text())
         elif kind in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
             self._part(kind, frame.get_payload_as_bytes(), frame.fin)
         elif kind is WSMsgType.CLOSE:
@@ -105,15 +107,16 @@ class Link(WSListener):
         if fin:
             whole = b"".join(self._parts)
             self._parts.clear()
-            self.on_message(whole.decode() if self._text else whole)
+            self.on_message(self, whole.decode() if self._text else whole)
 
 
 async def open_link(
     url: str, subprotocol: str, on_message: OnMessage, tls: ssl.SSLContext | None
 ) -> Link:
-    """A connected, upgraded `Link` to `url` (`ws://` or `wss://`)."""
-    try:
-        _, link = await ws_connect(
+    """A connected, upgraded `Link` to `url` (`ws://` or `wss://`). Cancelled while the
+    upgrade is under way, the socket is dropped as soon as it opens, rather than left open."""
+    connecting = asyncio.ensure_future(
+        ws_connect(
             lambda: Link(on_message),
             url,
             ssl_context=tls,
@@ -122,12 +125,24 @@ async def open_link(
             use_aiofastnet=False,  # the loop's own transport: uvloop's, which pauses reading
             extra_headers={"Sec-WebSocket-Protocol": subprotocol},
         )
+    )
+    try:
+        _, link = await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        connecting.add_done_callback(_drop)
+        raise
     except WSHandshakeError as exc:
         if exc.response is None:
             raise ConnectionError(str(exc)) from exc
         raise HandshakeRefused(exc.response.status) from exc
     assert isinstance(link, Link)
     return link
+
+
+def _drop(connecting: asyncio.Future[tuple[WSTransport, WSListener]]) -> None:
+    """Drop the socket of an upgrade that ended after its caller gave up on it."""
+    if not connecting.cancelled() and connecting.exception() is None:
+        connecting.result()[0].disconnect(graceful=False)
 
 
 def tls_context(insecure: bool) -> ssl.SSLContext:

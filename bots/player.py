@@ -15,8 +15,8 @@ import random
 import time
 from typing import Any
 
-from bots.http import request
-from bots.link import Link, open_link
+from bots.http import HttpError, request
+from bots.link import HandshakeRefused, Link, open_link
 from bots.profiles import Disruption, Profile
 from bots.seating import Game, Order, Seating
 from bots.tally import Tally
@@ -28,7 +28,7 @@ Message = dict[str, Any]
 TERMINAL = frozenset({CloseCode.UNAUTHORIZED, CloseCode.ABUSE})
 """Closes a client must not resume after (§10 of the protocol)."""
 ATTEMPTS = 8
-"""Reconnects a bot tries before it gives its seat up for lost."""
+"""Tries a bot makes to sign in, or to open a socket, before it gives up."""
 ANSWER_TIMEOUT = 30.0
 BUSY_BACKOFF, BUSY_BACKOFF_MAX = 0.2, 2.0
 """Seconds before sending again a command answered `busy`, doubling up to the most."""
@@ -36,6 +36,14 @@ BUSY_BACKOFF, BUSY_BACKOFF_MAX = 0.2, 2.0
 
 class BotFailed(Exception):
     """The bot could not go on playing (refused, cut off for good, or out of time)."""
+
+
+class Refused(BotFailed):
+    """A command answered with an `error` the bot does not retry."""
+
+    def __init__(self, kind: str, code: str) -> None:
+        super().__init__(f"{kind} refused: {code}")
+        self.code = code
 
 
 class Bot:
@@ -55,6 +63,8 @@ class Bot:
         self.resume_outcome_due = False
         self.connected = asyncio.Event()
         self.seated = asyncio.Event()
+        self.in_table = asyncio.Event()
+        """Set by the first `sync`: the bot has a table to resume from then on."""
         self.done = asyncio.Event()
         self.failure: BaseException | None = None
         self.stopped = asyncio.Event()
@@ -79,11 +89,8 @@ class Bot:
     async def play(self, host: bool) -> None:
         """Sign in, sit down, play the whole game and leave; raises BotFailed."""
         try:
-            answer = await request(
-                self.game.base_url, "POST", "/api/auth/guest", {"name": self.name}, self.game.tls
-            )
-            self.token = answer["token"]
-            await self.connect()
+            await self.sign_in()
+            await self.reach(first=True)
             await (self.host() if host else self.join())
             await self.until(self.done)
             await self.leave()
@@ -93,15 +100,64 @@ class Bot:
             if self.link is not None:
                 self.link.abort()
 
+    async def sign_in(self) -> None:
+        """A guest token; asked again with backoff while the server (or the proxy before it)
+        cannot answer."""
+        body = {"name": self.name}
+        for attempt in range(ATTEMPTS):
+            try:
+                answer = await request(
+                    self.game.base_url, "POST", "/api/auth/guest", body, self.game.tls
+                )
+                self.token = answer["token"]
+                return
+            except HttpError as exc:
+                if exc.status < 500:
+                    raise BotFailed(f"sign-in refused: {exc}") from exc
+            except (OSError, TimeoutError):
+                pass
+            await asyncio.sleep(self.profile.backoff(attempt, self.rng))
+        raise BotFailed("could not sign in")
+
     async def host(self) -> None:
-        settings = {"rounds": self.game.rounds, "seconds": self.game.seconds}
-        ack = await self.command("session.create", settings=settings)
-        self.seating.code.set_result(ack["code"])
+        await self.sit(create=True)
         await self.until(self.seated)
-        await self.command("game.start")
+        repeated = False
+        while True:
+            try:
+                await self.command("game.start")
+                return
+            except ConnectionError:
+                repeated = True  # lost before its answer: sent again on the next socket
+            except Refused as exc:
+                if repeated and exc.code == "wrong_phase":
+                    return  # the first one had started the game
+                raise
 
     async def join(self) -> None:
-        await self.command("session.join", code=await self.seating.code)
+        await self.sit(create=False)
+
+    async def sit(self, create: bool) -> None:
+        """Create a table (the host) or join the host's, until its `sync` came. After a
+        socket lost before that, the next socket sends a join again (safe: a join finds the
+        seat the first one took), or the create again unless its ack had come: then the
+        table's code is joined instead, as a repeated create would leave that table."""
+        code = None if create else await self.seating.code
+        while True:
+            try:
+                if code is None:
+                    settings = {"rounds": self.game.rounds, "seconds": self.game.seconds}
+                    ack = await self.command("session.create", settings=settings)
+                    code = ack["code"]
+                    self.seating.code.set_result(code)
+                else:
+                    await self.command("session.join", code=code)
+            except ConnectionError:
+                continue
+            assert self.link is not None
+            await self.until(self.in_table, self.link.closed)
+            if self.in_table.is_set():
+                return
 
     async def leave(self) -> None:
         self.leaving = True
@@ -114,9 +170,10 @@ class Bot:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.link.closed), ANSWER_TIMEOUT)
 
-    async def until(self, event: asyncio.Event) -> None:
-        """Wait for `event`, or raise BotFailed when the bot stops first."""
-        waits = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self.stopped.wait())]
+    async def until(self, event: asyncio.Event, *also: asyncio.Future[Any]) -> None:
+        """Wait for `event` (or any of `also`), or raise BotFailed when the bot stops first."""
+        waits: list[asyncio.Future[Any]] = [asyncio.shield(future) for future in also]
+        waits += [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self.stopped.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -161,13 +218,12 @@ class Bot:
 
     # --- the socket ------------------------------------------------------------------
 
-    async def connect(self, resume: bool = False) -> None:
+    async def connect(self) -> None:
+        """Open a socket and say hello: resuming the bot's table, once it had its `sync`."""
+        resume = self.in_table.is_set()
         started = time.monotonic()
         link = await open_link(
-            self.game.ws_url,
-            self.codec.subprotocol,
-            lambda frame: self.received(link, frame),
-            self.game.tls,
+            self.game.ws_url, self.codec.subprotocol, self.received, self.game.tls
         )
         opened = time.monotonic()
         self.tally.time("connect_ms", (opened - started) * 1000)
@@ -193,6 +249,9 @@ class Bot:
         self.tally.closes[code] += 1
         if link is not self.link or self.leaving:
             return
+        if self.welcome is not None and not self.welcome.done():
+            self.welcome.set_exception(ConnectionError(f"closed with {code} before the welcome"))
+            return  # the connect under way tries again
         self.lost_socket()
         if code in TERMINAL:
             self.fail(BotFailed(f"closed with {code}"))
@@ -208,21 +267,32 @@ class Bot:
         self.pending.clear()
 
     async def reconnect(self, lost_at: float) -> None:
-        for attempt in range(ATTEMPTS):
-            wait = self.profile.backoff(attempt, self.rng)
-            await asyncio.sleep(max(wait, self.not_before - time.monotonic()))
-            try:
-                await self.connect(resume=True)
-            except BotFailed as exc:
-                self.tally.resumes["failed"] += 1
-                self.fail(exc)
-                return
-            except (OSError, TimeoutError, ConnectionError):
-                continue
-            self.tally.time("resume_ms", (time.monotonic() - lost_at) * 1000)
+        try:
+            await self.reach(first=False)
+        except BotFailed as exc:
+            self.tally.resumes["failed"] += 1
+            self.fail(exc)
             return
-        self.tally.resumes["failed"] += 1
-        self.fail(BotFailed("could not reconnect"))
+        self.tally.time("resume_ms", (time.monotonic() - lost_at) * 1000)
+
+    async def reach(self, first: bool) -> None:
+        """`connect`, again with the protocol's backoff (§10) while the server cannot be
+        reached, refuses the upgrade for the moment or answers the hello `busy`; BotFailed
+        when refused for good (403, 4401) or after `ATTEMPTS`. Only a `first` try goes at
+        once."""
+        for attempt in range(ATTEMPTS):
+            if attempt > 0 or not first:
+                wait = self.profile.backoff(attempt, self.rng)
+                await asyncio.sleep(max(wait, self.not_before - time.monotonic()))
+            try:
+                await self.connect()
+                return
+            except HandshakeRefused as exc:
+                if exc.status == 403:
+                    raise BotFailed(str(exc)) from exc
+            except (OSError, TimeoutError, ConnectionError):
+                pass
+        raise BotFailed("could not connect")
 
     async def disrupt(self, round_: int) -> None:
         """A mobile mishap at a random moment of the round."""
@@ -255,7 +325,7 @@ class Bot:
         lost_at = time.monotonic()
         self.lost_socket()
         try:
-            await self.connect(resume=True)
+            await self.connect()
         except (OSError, TimeoutError, ConnectionError):
             old.abort()
             await self.reconnect(lost_at)
@@ -288,7 +358,7 @@ class Bot:
             if reply["t"] != "error":
                 return reply
             if reply["code"] != "busy" or time.monotonic() + backoff > give_up:
-                raise BotFailed(f"{kind} refused: {reply['code']}")
+                raise Refused(kind, reply["code"])
             await asyncio.sleep(backoff)  # the protocol's backoff, not a synchronisation
             backoff = min(backoff * 2, BUSY_BACKOFF_MAX)
 
@@ -336,7 +406,9 @@ class Bot:
 
     def answered(self, message: Message) -> None:
         if "rid" not in message and self.welcome is not None and not self.welcome.done():
-            self.welcome.set_exception(BotFailed(f"hello refused: {message.get('code')}"))
+            refused = f"hello refused: {message.get('code')}"
+            retry = message.get("retry") is True  # `busy`: the store is away for the moment
+            self.welcome.set_exception(ConnectionError(refused) if retry else BotFailed(refused))
             return
         sent, answer = self.pending.pop(message.get("rid", -1), (0.0, None))
         if answer is None or answer.done():
@@ -349,6 +421,7 @@ class Bot:
 
     def synced(self, message: Message) -> None:
         self.session = message["session"]
+        self.in_table.set()
         self.order.restart(message["seq"])
         self.view = message["state"]
         narration = self.view.get("narration")

@@ -2,7 +2,9 @@
 and refuses new ones (the server looks down), `restore()` lets them through again, `stall()`
 keeps the open connections open but carries nothing more on them (a dead path neither end sees),
 `hold_answers_to(marker)` carries a request on but holds back the server's answers from then on
-(a request that lands while its answer is lost, once the proxy is cut)."""
+(a request that lands while its answer is lost, once the proxy is cut), `fail_first(start)`
+answers the next HTTP request whose head starts with `start` with a 502, as nginx does when
+its upstream is gone."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ class Proxy:
         self._flows: set[asyncio.Event] = set()
         self._up = False
         self._marker: bytes | None = None
+        self._failing: set[bytes] = set()
+        self.failed = 0
+        """HTTP requests answered 502 by `fail_first`."""
 
     async def start(self) -> None:
         self._up = True
@@ -50,6 +55,12 @@ class Proxy:
         but no answer back from then on."""
         self._marker = marker
 
+    def fail_first(self, start: bytes) -> None:
+        """Answer the next HTTP request whose head starts with `start` with `502 Bad Gateway`,
+        and close its connection. (Until it comes, each connection's request head is read
+        before anything is carried: for HTTP only.)"""
+        self._failing.add(start)
+
     async def restore(self) -> None:
         self._marker = None
         await self.start()
@@ -58,6 +69,15 @@ class Proxy:
         await self.cut()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = b""
+        if self._failing:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if start := next((s for s in self._failing if head.startswith(s)), None):
+                self._failing.discard(start)
+                self.failed += 1
+                writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                writer.close()
+                return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -67,6 +87,7 @@ class Proxy:
             up_writer.transport.abort()
             writer.transport.abort()
             return
+        up_writer.write(head)
         self._pipes.update((writer, up_writer))
         flow, answers = asyncio.Event(), asyncio.Event()
         flow.set()
