@@ -100,15 +100,12 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def _wait_until_healthy(server: Server, deadline: float) -> None:
     """The port is bound before its workers accept: ask until one answers."""
     while True:
-        try:
+        with contextlib.suppress(httpx.TransportError):
             if httpx.get(server.base_url + server.health, timeout=1).status_code == 200:
                 return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    "server never became healthy:\n" + "".join(server.output)
-                ) from None
-            time.sleep(0.05)  # polling a process we do not control; bounded by the deadline
+        if time.monotonic() > deadline:
+            raise RuntimeError("server never became healthy:\n" + "".join(server.output))
+        time.sleep(0.05)  # polling a process we do not control; bounded by the deadline
 
 
 @contextmanager
@@ -150,18 +147,13 @@ def running_server(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     deadline = time.monotonic() + timeout
-    if not ready.wait(timeout) or not found:
-        process.kill()
-        process.wait()
-        reader.join(5)
-        assert process.stdout is not None
-        process.stdout.close()
-        raise RuntimeError("server did not start:\n" + "".join(output))
-    server = Server(process, found[0][0], found[0][1], output, HEALTH[command])
-    _wait_until_healthy(server, deadline)
     try:
+        if not ready.wait(timeout) or not found:
+            raise RuntimeError("server did not start:\n" + "".join(output))
+        server = Server(process, found[0][0], found[0][1], output, HEALTH[command])
+        _wait_until_healthy(server, deadline)
         yield server
-    finally:
+    finally:  # also when it never started or never became healthy: no server outlives a test
         _stop(process)
         reader.join(10)
         assert process.stdout is not None
