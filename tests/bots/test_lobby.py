@@ -7,28 +7,28 @@ table it made rather than making another."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from bots.http import request
 from bots.link import Link
 from bots.player import Bot
-from bots.profiles import PROFILES
+from bots.profiles import PROFILES, Profile
 from bots.run import ws_url
 from bots.seating import Game, Seating
 from protocol import JSON
+from tests.bots.test_bots import FAST, SERVER_ENV
 from tests.support.metrics import scrape, total
 from tests.support.proxy import Proxy
 from tests.support.server import Server, running_server
-
-ENV = {"MARATANG_COALESCE_MS": "20", "MARATANG_LIMIT_EXEMPT": "127.0.0.1"}
 
 
 class LosesItsSocketOnce(Bot):
     """A bot whose socket is lost when its first frame of type `drop` comes: neither that
     frame nor any after it on that socket is read."""
 
-    def __init__(self, drop: str, *args: object) -> None:
-        super().__init__(*args)  # type: ignore[arg-type]
+    def __init__(
+        self, drop: str, game: Game, profile: Profile, seating: Seating, name: str, seed: int
+    ) -> None:
+        super().__init__(game, profile, seating, name, seed)
         self.drop = drop
         self.lost: Link | None = None
 
@@ -48,7 +48,7 @@ async def one_round(server: Server, url: str) -> Game:
 
 
 async def test_a_sign_in_and_an_upgrade_answered_502_are_tried_again() -> None:
-    with running_server("--fallback-tps", "400", env=ENV) as server:
+    with running_server(*FAST, env=SERVER_ENV) as server:
         proxy = Proxy("127.0.0.1", server.port)
         await proxy.start()
         try:
@@ -66,10 +66,8 @@ async def test_a_sign_in_and_an_upgrade_answered_502_are_tried_again() -> None:
     assert len(bot.tally.timings["connect_ms"]) == 1  # the one socket that opened
 
 
-async def test_a_seat_taken_on_a_socket_lost_before_its_answer_is_found_again(
-    tmp_path: Path,
-) -> None:
-    with running_server("--fallback-tps", "400", env=ENV) as server:
+async def test_a_seat_taken_on_a_socket_lost_before_its_answer_is_found_again() -> None:
+    with running_server(*FAST, env=SERVER_ENV) as server:
         game = await one_round(server, server.base_url)
         seating = Seating(3)
         desktop = PROFILES["desktop"]
