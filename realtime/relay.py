@@ -21,10 +21,13 @@ ended, so a table never hangs.
 A narration belongs to the process that holds its lease. The holder renews the lease and
 keeps pushing a watchdog timer ahead of it; if the holder dies, the watchdog falls due in
 another process, which takes the lease and goes on from the text the lane holds. The lease
-is named with the table's session as a hash tag, so on a Redis Cluster it lives on the
-table's shard: it lapses only while that shard is away, when the holder cannot tell on
-either. A holder that paused takes its lease again before it tells on, and stops if another
-process took the narration over meanwhile.
+is named with the table's session as a hash tag (`narration_lease`), so on a Redis Cluster it
+lives on the table's shard: it lapses only while that shard is away, or while its holder
+stalls. The lane takes a piece only from the lease's holder, so a holder that stalled past
+its lease cannot add text behind the back of the process that took over; it pauses, as when
+the store is away. A holder that paused takes its lease again before it tells on (from the
+text the lane holds), and stops if another process took the narration over meanwhile; it
+renews its lease once more right before it ends the narration.
 """
 
 from __future__ import annotations
@@ -47,7 +50,14 @@ from protocol.types import NarrationId, NarrationSource, SessionId
 from realtime import logs
 from realtime.clock import now_ms
 from realtime.metrics import Metrics
-from storage.engine import Deadline, Engine, EngineUnavailable, NotStreaming
+from storage.engine import (
+    Deadline,
+    Engine,
+    EngineUnavailable,
+    NotStreaming,
+    NotTeller,
+    narration_lease,
+)
 
 log = logging.getLogger("maratang.narration")
 
@@ -142,7 +152,7 @@ class Relay:
     # Ownership ----------------------------------------------------------------------------
 
     async def _run(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> None:
-        lease = f"narration:{{{session}}}:{nid}"  # on the table's shard (see above)
+        lease = narration_lease(session, nid)
         while True:
             try:
                 # Armed before anything else: should this process die from here on, the
@@ -159,7 +169,7 @@ class Relay:
         assert task is not None
         keeper = asyncio.create_task(self._keep(session, nid, lease, task), name=f"lease {nid}")
         try:
-            while not await self._tell(session, nid, hurry):
+            while not await self._tell(session, nid, lease, hurry):
                 await self._until_engine_answers()  # then go on from the text the lane holds
                 if not await self._still_held(lease):
                     log.warning("narration %s of %s was taken over while paused", nid, session)
@@ -206,9 +216,12 @@ class Relay:
 
     # Telling ------------------------------------------------------------------------------
 
-    async def _tell(self, session: SessionId, nid: NarrationId, hurry: asyncio.Event) -> bool:
-        """Tell the narration to its end; False if it paused (the store went away): it is
-        told on, from the text the lane holds, once the store is back."""
+    async def _tell(
+        self, session: SessionId, nid: NarrationId, lease: str, hurry: asyncio.Event
+    ) -> bool:
+        """Tell the narration to its end; False if it paused (the store went away, or the
+        lease lapsed): it is told on, from the text the lane holds, once the store is back
+        and if the lease is still to be had."""
         try:
             snapshot = await self._engine.load(session)
         except EngineUnavailable:
@@ -230,9 +243,17 @@ class Relay:
                 "narration %s of %s paused: the engine is unreachable (%s)", nid, session, exc
             )
             return False
+        except NotTeller:
+            log.warning("narration %s of %s paused: its lease lapsed", nid, session)
+            return False
         except Exception:
             log.exception("narrator failed on %s %s; ending it with what was told", session, nid)
         try:
+            if not await self._engine.acquire_lease(lease, self._holder, self._lease):
+                log.warning(
+                    "narration %s of %s paused before its end: its lease lapsed", nid, session
+                )
+                return False
             await self._execute(session, c.NarrateEnd(nid, told.text, told.source, now_ms()))
             self._metrics.narration_told(told.source)
         except ProtocolError:
@@ -295,7 +316,7 @@ class Relay:
         del pending[:]
         source = overall_source(p.source for p in taken)
         delta = NarrationDelta(nid=nid, text="".join(p.text for p in taken))
-        await self._engine.append(session, delta, source)
+        await self._engine.append(session, delta, source, self._holder)
 
 
 async def _filled(

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from game.state import Table, Told
 from protocol.events import Event, Logged, NarrationDelta
-from protocol.types import NarrationSource, PlayerId, SessionId
+from protocol.types import NarrationId, NarrationSource, PlayerId, SessionId
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,17 @@ class NotStreaming(Exception):
     one it streams (it ended, or another took its place)."""
 
 
+class NotTeller(Exception):
+    """The narration lane refused a piece from a teller that does not hold the narration's
+    lease (`narration_lease`): it lapsed, or another process took the narration over."""
+
+
+def narration_lease(session: SessionId, nid: NarrationId) -> str:
+    """The lease of the process that tells narration `nid` of `session`. The session is its
+    hash tag: on a Redis Cluster it lives on the table's shard, where the lane checks it."""
+    return f"narration:{{{session}}}:{nid}"
+
+
 class EngineUnavailable(Exception):
     """The engine's store cannot be reached right now; retrying later can succeed."""
 
@@ -141,7 +152,11 @@ class Engine(Protocol):
         ...
 
     async def append(
-        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+        self,
+        session: SessionId,
+        delta: NarrationDelta,
+        source: NarrationSource,
+        teller: str | None = None,
     ) -> Logged:
         """The narration lane: log `delta` with the next `seq`, add its text to what the
         streaming narration told (`Snapshot.told`, credited to `source`) and publish it,
@@ -150,7 +165,11 @@ class Engine(Protocol):
         Atomic with commits: the log stays gapless and ordered, and `load` gives the text
         up to exactly its `seq`. A commit that starts another narration (or ends this one)
         empties the lane. Raises `NotStreaming` (and changes nothing) unless `delta.nid` is
-        the table's streaming narration."""
+        the table's streaming narration.
+
+        With `teller`, the piece is fenced by the narration's lease (`narration_lease`):
+        raises `NotTeller` (and changes nothing) unless `teller` holds it, so a teller that
+        stalled past its lease cannot add text after the process that took over read it."""
         ...
 
     async def events_after(self, session: SessionId, seq: int) -> Sequence[Logged] | None:

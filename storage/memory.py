@@ -26,9 +26,11 @@ from storage.engine import (
     Listener,
     LostListener,
     NotStreaming,
+    NotTeller,
     Snapshot,
     VersionConflict,
     lane,
+    narration_lease,
 )
 from storage.observe import UNOBSERVED, EngineObserver, observed
 
@@ -125,11 +127,17 @@ class MemoryEngine:
 
     @observed
     async def append(
-        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+        self,
+        session: SessionId,
+        delta: NarrationDelta,
+        source: NarrationSource,
+        teller: str | None = None,
     ) -> Logged:
         current = self._snapshots.get(session)
         if current is None or current.table.streaming != delta.nid:
             raise NotStreaming(session, delta.nid)
+        if teller is not None and not self._holds(narration_lease(session, delta.nid), teller):
+            raise NotTeller(session, delta.nid)
         told = current.told or Told(delta.nid)
         by = told.by if source in told.by else (*told.by, source)
         told = Told(delta.nid, told.text + delta.text, by)
@@ -285,6 +293,10 @@ class MemoryEngine:
             return False
         self._leases[name] = (holder, now + ttl)
         return True
+
+    def _holds(self, name: str, holder: str) -> bool:
+        current = self._leases.get(name)
+        return current is not None and current[0] == holder and current[1] > self._clock()
 
     @observed
     async def release_lease(self, name: str, holder: str) -> None:

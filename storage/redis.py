@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from importlib import resources
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
+import msgpack
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
@@ -43,9 +44,11 @@ from storage.engine import (
     Listener,
     LostListener,
     NotStreaming,
+    NotTeller,
     Snapshot,
     VersionConflict,
     lane,
+    narration_lease,
     unfolded,
 )
 from storage.observe import UNOBSERVED, EngineObserver, observed
@@ -159,6 +162,17 @@ def _member(session: str, kind: str, key: str) -> str:
     return f"{session}|{kind}|{key}"
 
 
+def _commit_bell(args: Sequence[EncodableT], first: Any) -> bytes | None:
+    """The doorbell of a commit (see `commit.lua`): its first seq and its events."""
+    events = args[5:]
+    return msgpack.packb([first, *events]) if first > 0 and events else None
+
+
+def _append_bell(args: Sequence[EncodableT], seq: Any) -> bytes | None:
+    """The doorbell of an append (see `append.lua`): its seq and its event."""
+    return msgpack.packb([seq, args[5]]) if seq > 0 else None
+
+
 class RedisEngine:
     def __init__(
         self,
@@ -182,7 +196,7 @@ class RedisEngine:
         self._tables: dict[SessionId, tuple[int, bytes, Table]] = {}
         """The last table seen per session: its version, its epoch (see `load.lua`), itself."""
         # Commits and the lane's appends go in per-tick pipelines, each waiting for
-        # `replicas` (see `ScriptBatch`).
+        # `replicas` before its doorbells ring (see `ScriptBatch`).
         self._commits, self._lane = (
             ScriptBatch(
                 client,
@@ -191,8 +205,9 @@ class RedisEngine:
                 replica_wait_ms,
                 functools.partial(observer.engine_unreplicated, name),
                 resend=name == "commit",  # a lost answer: the version check refuses it again
+                bell=bell,
             )
-            for name in ("commit", "append")
+            for name, bell in (("commit", _commit_bell), ("append", _append_bell))
         )
         self._fanout = RedisFanout(client, self._channel, self._read_log, self._read_seqs, sweep)
 
@@ -235,8 +250,13 @@ class RedisEngine:
         return self._keys.table("ch", session)
 
     def _table_keys(self, session: SessionId) -> list[str]:
-        """The keys a commit or an append touches: state, log, lane text, doorbell."""
+        """The keys a commit touches: state, log, lane text, doorbell."""
         return [*self._keys.state(session), self._channel(session)]
+
+    def _lane_keys(self, session: SessionId, nid: NarrationId) -> list[str]:
+        """The keys an append touches: state, log, lane text, the teller's lease, doorbell."""
+        lease = self._keys.key("lease", narration_lease(session, nid))
+        return [*self._keys.state(session), lease, self._channel(session)]
 
     def _deadline_keys(self, session: SessionId) -> list[str]:
         return self._keys.deadlines(self._keys.shard_of(session))
@@ -339,7 +359,11 @@ class RedisEngine:
 
     @_guarded
     async def append(
-        self, session: SessionId, delta: NarrationDelta, source: NarrationSource
+        self,
+        session: SessionId,
+        delta: NarrationDelta,
+        source: NarrationSource,
+        teller: str | None = None,
     ) -> Logged:
         args: list[EncodableT] = [
             delta.nid,
@@ -348,10 +372,13 @@ class RedisEngine:
             self._history,
             self._idle_ms,
             event_bytes(delta),
+            teller or "",
         ]
-        seq = int(await self._lane(self._table_keys(session), args))
+        seq = int(await self._lane(self._lane_keys(session, delta.nid), args))
         if seq == 0:
             raise NotStreaming(session, delta.nid)
+        if seq < 0:
+            raise NotTeller(session, delta.nid)
         logged = Logged(session, seq, delta)
         self._fanout.hand_out(session, (logged,))
         return logged

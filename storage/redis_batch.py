@@ -11,6 +11,10 @@ check, and its caller finds it landed) is sent again when the connection broke (
 
 With `replicas`, each pipeline ends with `WAIT replicas wait_ms`: the calls are answered once
 that many replicas hold them, so nothing a caller acted on is lost when a replica takes over.
+A script that rings a doorbell (`bell`) takes the channel as its last key; with `replicas` it
+is run without it, so it rings nothing itself, and the batch rings each call's bell after the
+`WAIT`: no other process hears of a write before the replica holds it either. (A bell lost
+with its connection is not lost to listeners: they read the log on their next sweep.)
 When the wait runs out (the replica is down, or the node is a replica promoted by a failover
 and has none yet), the writes stand without it, and the node is written without waiting for
 `ALONE_SECONDS` before it is asked again: a missing replica costs one wait in so many seconds,
@@ -18,12 +22,14 @@ not one a write. `unreplicated` is told how many writes stood without their repl
 
 On a Cluster, the calls of a tick are split by the node that holds their keys: one pipeline
 per node, sent side by side. A call a node redirects (its slot moved, a replica took over)
-did not run either; it goes again through the client, which follows the redirection.
+did not run either; it goes again through the client, which follows the redirection, and
+rings its own bell (the node it lands on took over a moment ago and has no replica yet).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -44,6 +50,9 @@ ALONE_SECONDS = 5.0
 RESENDS, RESEND_BACKOFF, RESEND_BACKOFF_MAX = 3, 0.05, 0.5
 """A batch whose connection broke is sent again (when it may run twice) up to 3 times, after
 0.05 s, doubling up to 0.5 s: what the Redis client does for any other command."""
+Bell = Callable[[Sequence[EncodableT], Any], bytes | None]
+"""The doorbell message of a call that ran, from its arguments and its reply (None: nothing
+to ring)."""
 
 
 class ScriptBatch:
@@ -55,9 +64,12 @@ class ScriptBatch:
         wait_ms: int = 100,
         unreplicated: Callable[[int], None] = lambda count: None,
         resend: bool = False,
+        bell: Bell | None = None,
     ) -> None:
         self._client = client
         self._script = script
+        self._bell = bell if replicas else None
+        """Set when the batch rings the calls' bells itself, after the `WAIT`."""
         self._tries = RESENDS + 1 if resend else 1
         self._replicas = replicas
         self._wait = ("WAIT", replicas, wait_ms)
@@ -142,8 +154,10 @@ class ScriptBatch:
         sha = self._script.sha
         connection, release = await self._connection(node)
         try:
+            held = 1 if self._bell else 0  # the doorbell, rung below
             commands: list[tuple[EncodableT, ...]] = [
-                ("EVALSHA", sha, len(keys), *keys, *args) for keys, args, _ in batch
+                ("EVALSHA", sha, len(keys) - held, *keys[: len(keys) - held], *args)
+                for keys, args, _ in batch
             ]
             wait = self._waits(node)
             if wait:
@@ -160,12 +174,36 @@ class ScriptBatch:
                 self._alone(node)
             if self._replicas and (short or not wait):  # what ran stood without replicas
                 self._unreplicated(sum(not isinstance(r, Exception) for r in replies))
+            await self._ring(connection, batch, replies)
         except BaseException:
             await connection.disconnect()  # what is left on it cannot be read in order
             raise
         finally:
             await release(connection)
         return replies
+
+    async def _ring(self, connection: Connection, batch: list[Call], replies: list[Any]) -> None:
+        """Ring the bells of the calls that ran (when the batch holds them). The calls have
+        run whatever happens here: a bell the connection lost is read from the log by its
+        listeners' sweep, so that failure is not the callers'."""
+        if self._bell is None:
+            return
+        bells = [
+            ("SPUBLISH", keys[-1], message)
+            for (keys, args, _), reply in zip(batch, replies, strict=True)
+            if not isinstance(reply, Exception) and (message := self._bell(args, reply))
+        ]
+        if not bells:
+            return
+        try:
+            await connection.send_packed_command(connection.pack_commands(bells))
+            for _ in bells:
+                with contextlib.suppress(redis.exceptions.ResponseError):
+                    await connection.read_response()
+        except Exception as exc:
+            if not redis_down(exc):
+                raise
+            await connection.disconnect()
 
     def _waits(self, node: str) -> tuple[EncodableT, ...]:
         """The `WAIT` that ends a pipeline to `node`; none when no replica is asked for, or

@@ -5,7 +5,8 @@
 --         text of a streaming narration themselves)
 -- KEYS[2] event log stream (entry id "<seq>-0", field e = the event)
 -- KEYS[3] the narration lane's text (a string the lane appends to)
--- KEYS[4] the session's doorbell (a shard channel: it hashes with the session's keys)
+-- KEYS[4] the session's doorbell (a shard channel: it hashes with the session's keys; absent
+--         when the caller rings it itself, once replicas hold the change)
 -- ARGV[1] expected version
 -- ARGV[2] the new table (bytes)
 -- ARGV[3] events kept in the log
@@ -34,6 +35,8 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if seq >= first then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
-  redis.call('SPUBLISH', KEYS[4], cmsgpack.pack(bell))
+  if KEYS[4] then
+    redis.call('SPUBLISH', KEYS[4], cmsgpack.pack(bell))
+  end
 end
 return first

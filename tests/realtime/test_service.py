@@ -4,8 +4,9 @@ decides (timers, narrations through the lane), with the fallback narrator."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -14,20 +15,23 @@ import pytest
 from game import commands as c
 from game.effects import GraceEnds, RecordRound, RoundDue, SetTimer, timer_key
 from game.state import Table
+from llm.facts import NarrationFacts
 from llm.fallback import FallbackNarrator
+from llm.narrator import Narrator, Piece
 from protocol.events import Logged, NarrationDelta, NarrationEnd, NarrationStart
-from protocol.types import PlayerId, PlayerView, SessionId
+from protocol.types import NarrationId, PlayerId, PlayerView, SessionId
 from realtime.clock import now_ms
 from realtime.metrics import Metrics
 from realtime.service import TableService
 from realtime.settings import Settings
-from storage.engine import Deadline, EngineUnavailable, Snapshot
+from storage.engine import Deadline, EngineUnavailable, Snapshot, narration_lease
 from storage.memory import MemoryEngine
 from storage.records import NoRecords
 from storage.redis import RedisEngine
 from tests.support.proxy import Proxy
 from tests.support.redis import REDIS_URL, delete_prefix, throwaway_prefix
 from tests.support.server import ROOT
+from tests.support.until import until
 
 A = PlayerView(PlayerId("u_a"), "민지")
 B = PlayerView(PlayerId("u_b"), "Alex")
@@ -108,6 +112,100 @@ async def test_a_narration_streams_through_the_lane_and_only_its_end_is_a_commit
     assert snapshot.table.narration is not None
     assert snapshot.table.narration.text == end.text
     assert [e.seq for e in house.events] == list(range(house.events[0].seq, snapshot.seq + 1))
+
+
+class Stalling:
+    """A narrator that tells two pieces, then waits to be let go before its story ends."""
+
+    def __init__(self) -> None:
+        self.told = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def stream(
+        self, facts: NarrationFacts, hurry: asyncio.Event, already: str = ""
+    ) -> AsyncGenerator[Piece, None]:
+        for text in ("손님이 ", "들어왔다. "):
+            yield Piece(text, "llm")
+        self.told.set()
+        await self.go.wait()
+
+
+@contextlib.asynccontextmanager
+async def two_processes(narrator: Narrator) -> AsyncIterator[tuple[House, TableService]]:
+    """A house whose service tells with `narrator` (as "process-a"), and a second service on
+    the same store ("process-b") that tells with the fallback; leases of 0.6 s."""
+    engine = MemoryEngine()
+    settings = Settings(coalesce_ms=0, grace_seconds=30, narration_lease=0.6)
+    first, second = (
+        TableService(engine, told_by, Metrics(), NoRecords(), settings, lambda: None, holder)
+        for told_by, holder in ((narrator, "process-a"), (FallbackNarrator(40), "process-b"))
+    )
+    try:
+        yield House(engine, first), second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def taken_over(house: House, session: SessionId) -> tuple[NarrationId, Snapshot]:
+    """Once the narration of `session` streams, its lease lapses as its teller ("process-a")
+    stalls, and "process-b" takes it: the narration, and the table as it was taken."""
+    [started] = await house.until(NarrationStart)
+    assert isinstance(started.event, NarrationStart)
+    nid = started.event.nid
+    await house.until(NarrationDelta, 2)
+    lease = narration_lease(session, nid)
+    await house.engine.release_lease(lease, "process-a")
+    assert await house.engine.acquire_lease(lease, "process-b", 30)
+    return nid, await loaded(house.engine, session)
+
+
+async def first_stopped(house: House, session: SessionId) -> None:
+    async def stopped() -> bool:
+        return house.service.relay.telling(session) is None
+
+    await until(stopped, "the first teller stopping")
+
+
+async def told_to_its_end_by(second: TableService, house: House, session: SessionId) -> str:
+    """The second process tells the narration on from its lane to its end: the end's text,
+    checked against the deltas players got."""
+    snapshot = await loaded(house.engine, session)
+    assert snapshot.told is not None
+    await second.relay.take_over(session, snapshot.told.nid)
+    [logged] = await house.until(NarrationEnd)
+    end = logged.event
+    assert isinstance(end, NarrationEnd)
+    deltas = [e.event for e in house.events if isinstance(e.event, NarrationDelta)]
+    assert "".join(d.text for d in deltas) == end.text
+    assert len(end.text) > len(snapshot.told.text)  # the second teller told on
+    return end.text
+
+
+async def test_a_stalled_teller_adds_nothing_once_its_narration_is_taken_over() -> None:
+    async with two_processes(FallbackNarrator(40)) as (house, second):
+        session = await house.table(A, B)
+        await house.service.execute(session, c.Start(A.id, now_ms()))
+        _, taken = await taken_over(house, session)
+        await first_stopped(house, session)
+        assert await loaded(house.engine, session) == taken  # nothing behind the new teller
+        await told_to_its_end_by(second, house, session)
+
+
+async def test_a_teller_stalled_before_its_end_leaves_the_end_to_the_one_that_took_over() -> None:
+    stalling = Stalling()
+    async with two_processes(stalling) as (house, second):
+        session = await house.table(A, B)
+        await house.service.execute(session, c.Start(A.id, now_ms()))
+        await stalling.told.wait()
+        nid, taken = await taken_over(house, session)
+        assert taken.told is not None
+        assert taken.told.text == "손님이 들어왔다. "
+        stalling.go.set()  # its story ends only once the lease it held was taken
+        await first_stopped(house, session)
+        assert (await loaded(house.engine, session)).table.streaming == nid  # not ended
+        end = await told_to_its_end_by(second, house, session)
+        assert end.startswith("손님이 들어왔다. ")
 
 
 async def test_the_round_timer_is_set_at_the_start_and_firing_it_closes_the_round(

@@ -13,7 +13,16 @@ import pytest
 from game.state import NarrationState, Table, Told
 from protocol.events import NarrationDelta, PlayerAway
 from protocol.types import NarrationId, PlayerId, SessionId
-from storage.engine import Engine, NotStreaming, Snapshot, VersionConflict, folded, unfolded
+from storage.engine import (
+    Engine,
+    NotStreaming,
+    NotTeller,
+    Snapshot,
+    VersionConflict,
+    folded,
+    narration_lease,
+    unfolded,
+)
 from storage.memory import MemoryEngine
 from tests.storage.conftest import MakeEngine
 from tests.storage.test_engine_contract import Collected
@@ -80,6 +89,32 @@ async def test_the_lane_refuses_a_narration_the_table_does_not_stream(engine: En
     snapshot = await loaded(engine, table.session)
     assert (snapshot.seq, snapshot.told) == (0, None)  # it streams none
     assert await engine.events_after(table.session, 0) == ()
+
+
+async def test_the_lane_takes_a_fenced_piece_only_from_the_holder_of_the_narrations_lease(
+    engine: Engine,
+) -> None:
+    table = await telling(engine)
+    lease = narration_lease(table.session, ENTRANCE)
+    assert await engine.acquire_lease(lease, "teller-a", 30)
+    first = await engine.append(table.session, piece("손님이 "), "llm", "teller-a")
+    with pytest.raises(NotTeller):
+        await engine.append(table.session, piece("끼어들기"), "llm", "teller-b")
+    # a stalled teller whose lease was taken over adds nothing behind the new teller's back
+    await engine.release_lease(lease, "teller-a")
+    assert await engine.acquire_lease(lease, "teller-b", 30)
+    with pytest.raises(NotTeller):
+        await engine.append(table.session, piece("늦은 조각"), "llm", "teller-a")
+    second = await engine.append(table.session, piece("들어왔다"), "fallback", "teller-b")
+    assert (first.seq, second.seq) == (1, 2)
+    snapshot = await loaded(engine, table.session)
+    assert snapshot.told == Told(ENTRANCE, "손님이 들어왔다", ("llm", "fallback"))
+    assert list(await engine.events_after(table.session, 0) or ()) == [first, second]
+    await engine.release_lease(lease, "teller-b")  # a lease nobody holds fences everyone out
+    with pytest.raises(NotTeller):
+        await engine.append(table.session, piece("x"), "llm", "teller-b")
+    with pytest.raises(NotStreaming):  # the table's own refusal comes first
+        await engine.append(table.session, piece("x", TASTING), "llm", "teller-b")
 
 
 async def test_a_commit_keeps_the_lane_of_the_same_narration_and_drops_another(

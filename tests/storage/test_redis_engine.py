@@ -11,9 +11,12 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
+import msgpack
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 
 from game.state import Table
@@ -23,7 +26,7 @@ from storage.engine import Deadline, EngineUnavailable, Snapshot
 from storage.observe import Unobserved
 from storage.redis import RedisEngine
 from storage.redis_keys import CLUSTER_SHARDS, Keys
-from storage.serial import table_bytes
+from storage.serial import event_bytes, table_bytes
 from tests.storage.test_engine_contract import delta
 from tests.storage.test_narration_lane import piece, telling
 from tests.support.redis import (
@@ -34,6 +37,7 @@ from tests.support.redis import (
     throwaway_prefix,
 )
 from tests.support.redis_cluster import LocalCluster, ask, cluster_masters
+from tests.support.until import until
 
 
 @pytest.fixture
@@ -401,3 +405,83 @@ async def test_writes_asked_to_wait_for_a_replica_that_is_not_there_wait_once_th
     finally:
         await engine.close()
         store.stop()
+
+
+async def heard_until_pong(pubsub: PubSub) -> list[dict[str, Any]]:
+    """What a pub/sub connection heard before the answer to a `PING` sent on it now: Redis
+    answers in order, so this is everything published to it before the ping arrived."""
+    await pubsub.ping()
+    heard: list[dict[str, Any]] = []
+    async with asyncio.timeout(10):
+        while True:
+            message = await pubsub.get_message(timeout=1)
+            if message is None:
+                continue
+            if message["type"] == "pong":
+                return heard
+            heard.append(message)
+
+
+async def next_bell(pubsub: PubSub) -> list[Any]:
+    async with asyncio.timeout(10):
+        while True:
+            message = await pubsub.get_message(timeout=1)
+            if message is not None and message["type"] == "smessage":
+                return cast(list[Any], msgpack.unpackb(message["data"]))
+
+
+async def test_a_write_waiting_for_its_replica_rings_for_no_one_before_the_replica_holds_it(
+    tmp_path: Path,
+) -> None:
+    """Another process that heard of a write its replica does not hold yet would see that
+    write's seq again, with other contents, if the master died then."""
+    (tmp_path / "master").mkdir()
+    (tmp_path / "replica").mkdir()
+    master = PrivateRedis(tmp_path / "master", appendonly=False)
+    replica = PrivateRedis(tmp_path / "replica", appendonly=False, replica_of=master)
+    master.start()
+    replica.start()
+    engine = RedisEngine.from_url(master.url, replicas=1, replica_wait_ms=30_000)
+    client = Redis.from_url(master.url)
+    pubsub = client.pubsub()
+    try:
+
+        async def replica_online() -> bool:
+            replica = (await client.info("replication")).get("slave0", {})
+            return bool(replica.get("state") == "online")
+
+        await until(replica_online, "the replica in sync with its master")
+        table = await telling(engine)  # version 2, seq 0: it streams a narration
+        await engine.append(table.session, piece("먼저 "), "llm")  # both scripts are loaded
+        keys = Keys("maratang:")
+        await pubsub.ssubscribe(keys.table("ch", table.session))
+        assert [m["type"] for m in await heard_until_pong(pubsub)] == ["ssubscribe"]
+        writes = {
+            "commit": lambda: engine.commit(
+                table.session, 2, replace(table, deadline=7), [delta("커밋")]
+            ),
+            "append": lambda: engine.append(table.session, piece("조각"), "llm"),
+        }
+        for seq, (name, write) in enumerate(writes.items(), start=2):
+            replica.pause()
+            written = asyncio.create_task(write())
+
+            async def ran_on_the_master(seq: int = seq) -> bool:
+                return await client.hget(keys.table("s", table.session), "seq") == str(seq).encode()
+
+            await until(ran_on_the_master, f"the {name} run on the master")
+            assert await heard_until_pong(pubsub) == [], f"the {name} rang before its WAIT"
+            assert not written.done()
+            replica.resume()
+            done = await written
+            logged = done[0] if isinstance(done, tuple) else done
+            assert isinstance(logged, Logged)
+            assert logged.seq == seq
+            assert await next_bell(pubsub) == [seq, event_bytes(logged.event)]
+    finally:
+        replica.resume()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+        await engine.close()
+        replica.stop()
+        master.stop()

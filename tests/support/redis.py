@@ -62,12 +62,17 @@ class PrivateRedis:
     `appendonly` is False, that the test may kill."""
 
     def __init__(
-        self, directory: Path, password: str | None = None, appendonly: bool = True
+        self,
+        directory: Path,
+        password: str | None = None,
+        appendonly: bool = True,
+        replica_of: PrivateRedis | None = None,
     ) -> None:
         self.directory = directory
         self.port = free_port()
         self.password = password
         self.appendonly = appendonly
+        self.replica_of = replica_of
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -90,11 +95,14 @@ class PrivateRedis:
             "always",
             "--save",
             "",
+            "--repl-diskless-sync-delay",  # a replica of it syncs at once
+            "0",
             "--daemonize",
             "no",
             "--logfile",
             str(self.directory / "redis.log"),
             *(("--requirepass", self.password) if self.password else ()),
+            *(("--replicaof", "127.0.0.1", str(self.replica_of.port)) if self.replica_of else ()),
         ]
         self.process = subprocess.Popen(command)
         client = SyncRedis(port=self.port, password=self.password, socket_connect_timeout=0.5)
@@ -110,6 +118,15 @@ class PrivateRedis:
                     time.sleep(0.05)  # polling a server we started; bounded by the deadline
         finally:
             client.close()
+
+    def pause(self) -> None:
+        """Stop the server's process (SIGSTOP) until `resume`: it answers nothing meanwhile."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         assert self.process is not None
