@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -456,7 +456,7 @@ async def test_a_write_waiting_for_its_replica_rings_for_no_one_before_the_repli
         keys = Keys("maratang:")
         await pubsub.ssubscribe(keys.table("ch", table.session))
         assert [m["type"] for m in await heard_until_pong(pubsub)] == ["ssubscribe"]
-        writes = {
+        writes: dict[str, Callable[[], Coroutine[Any, Any, object]]] = {
             "commit": lambda: engine.commit(
                 table.session, 2, replace(table, deadline=7), [delta("커밋")]
             ),
