@@ -255,8 +255,11 @@ class RedisEngine:
 
     def _lane_keys(self, session: SessionId, nid: NarrationId) -> list[str]:
         """The keys an append touches: state, log, lane text, the teller's lease, doorbell."""
-        lease = self._keys.key("lease", narration_lease(session, nid))
+        lease = self._lease(narration_lease(session, nid))
         return [*self._keys.state(session), lease, self._channel(session)]
+
+    def _lease(self, name: str) -> str:
+        return self._keys.key("lease", name)
 
     def _deadline_keys(self, session: SessionId) -> list[str]:
         return self._keys.deadlines(self._keys.shard_of(session))
@@ -542,12 +545,12 @@ class RedisEngine:
 
     @_guarded
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
-        keys = [self._keys.key("lease", name)]
+        keys = [self._lease(name)]
         return bool(await self._scripts["lease_acquire"](keys, [holder, int(ttl * 1000)]))
 
     @_guarded
     async def release_lease(self, name: str, holder: str) -> None:
-        await self._scripts["lease_release"]([self._keys.key("lease", name)], [holder])
+        await self._scripts["lease_release"]([self._lease(name)], [holder])
 
     @_guarded
     async def tally(self, name: str, window: float, add: int = 1) -> int:

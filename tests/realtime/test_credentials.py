@@ -66,6 +66,7 @@ def test_a_refused_url_is_never_echoed_with_its_password(args: tuple[str, ...]) 
         f"postgresql://postgres@127.0.0.1:5432/maratang_missing_db?password={PASSWORD}",
         f"postgresql://postgres:{PASSWORD}@127.0.0.1:notaport/x",
     ],
+    ids=["nobody-listens", "no-such-database", "not-a-port"],  # the same in every collection
 )
 def test_a_failed_migration_says_why_in_one_line_with_exit_1(url: str) -> None:
     result = run_cli("migrate", "--database-url", url)
